@@ -1,0 +1,328 @@
+"""The command line: commands only, no logic. Everything prints through here."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from apisight import __version__
+from apisight.config import CONFIG_NAME, STARTER_CONFIG, load_settings
+from apisight.errors import ApisightError, ConfigError
+from apisight.pipeline import Progress as RunProgress
+from apisight.pipeline import RunRequest, analyze, check_inputs
+from apisight.readers import registry
+from apisight.readers.base import ReaderOptions
+from apisight.store import Catalog
+
+DATA_ENV = "APISIGHT_DATA"
+DEFAULT_DATA = "apisight-data"
+
+app = typer.Typer(
+    name="apisight",
+    help="API security analytics from the traffic records you already keep.\n\n"
+    "Start with `apisight demo`, then `apisight analyze /var/log/nginx/access.log`.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+console = Console()
+err = Console(stderr=True)
+_debug = False
+
+DataOpt = Annotated[
+    Path | None,
+    typer.Option("--data", help=f"Data directory (default ./{DEFAULT_DATA}, or ${DATA_ENV}).", show_default=False),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON document on stdout, for machines.")]
+
+
+def data_dir(data: Path | None) -> Path:
+    return data or Path(os.environ.get(DATA_ENV, DEFAULT_DATA))
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    global _debug
+    _debug = debug
+    if version:
+        console.print(f"apisight {__version__}")
+        raise typer.Exit()
+
+
+@app.command("analyze")
+def analyze_cmd(
+    paths: Annotated[list[str], typer.Argument(help="Files, directories, .gz files, or - for stdin.")],
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="Input format, or auto to detect it from the first lines.")
+    ] = "auto",
+    log_format: Annotated[
+        str | None, typer.Option("--log-format", help="Your nginx log_format string (implies --format nginx).")
+    ] = None,
+    field_map: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="For --format jsonl: FIELD=JSONPATH, e.g. ts=$.time (repeatable)."),
+    ] = None,
+    spec: Annotated[
+        list[Path] | None, typer.Option("--spec", help="OpenAPI document(s) to compare against (repeatable).")
+    ] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="Settings file (YAML).")] = None,
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Read traffic records, store them as events, and summarise what was seen.
+
+    Examples:
+
+      apisight analyze /var/log/nginx/access.log*
+
+      apisight analyze --log-format '$remote_addr [$time_local] "$request" $status $request_time' edge.log
+
+      zcat alb/*.gz | apisight analyze - --format alb --json
+
+      apisight analyze app.jsonl --format jsonl --map ts=$.time --map path=$.req.url --map status=$.res.code
+    """
+    root = data_dir(data)
+    check_inputs(paths)
+    for s in spec or []:
+        if not s.is_file():
+            raise ConfigError(f"--spec {s}: file not found")
+    settings = load_settings(config, root)
+    mapping = _parse_map(field_map or [])
+    options = ReaderOptions(
+        log_format=log_format,
+        field_map=mapping,
+        max_line_bytes=settings.capture.max_line_bytes,
+    )
+    if fmt != "auto" and fmt not in registry.names():
+        raise ConfigError(f"unknown format {fmt!r}; installed formats: {', '.join(registry.names())}")
+    request = RunRequest(list(paths), root, settings, fmt, options)
+    summary = _run_with_progress(request, quiet=as_json)
+    _print_summary(summary, as_json)
+
+
+@app.command("demo")
+def demo_cmd(
+    directory: Annotated[Path, typer.Option("--dir", help="Where the demo's traffic and data go.")] = Path(
+        "apisight-demo"
+    ),
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same bank.")] = 7,
+    scale: Annotated[float, typer.Option(help="Traffic volume relative to the default (~100k requests).")] = 1.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Generate a realistic bank's API traffic (with labelled attacks) and analyse it.
+
+    Needs no data of your own. Running it again regenerates the same traffic and
+    replaces the demo's data directory.
+
+    Example: apisight demo --dir /tmp/demo && apisight query --data /tmp/demo/data "SELECT host, count(*) FROM events GROUP BY 1"
+    """
+    from apisight.demo import generate_demo
+
+    inputs = directory / "input"
+    root = directory / "data"
+    if not as_json:
+        err.print(f"[bold]Generating DemoBank traffic[/] into {inputs} (seed {seed}) ...")
+    if inputs.exists():
+        shutil.rmtree(inputs)
+    if root.exists():
+        shutil.rmtree(root)
+    manifest = generate_demo(inputs, seed=seed, scale=scale)
+    per_file = {
+        str(f.path): (f.format, ReaderOptions(log_format=f.log_format)) for f in manifest.files
+    }
+    settings = load_settings(None, root)
+    request = RunRequest([str(f.path) for f in manifest.files], root, settings, per_file_options=per_file)
+    summary = _run_with_progress(request, quiet=as_json)
+    summary["demo"] = {
+        "input_dir": str(inputs),
+        "specs": [str(p) for p in manifest.specs],
+        "labels": str(manifest.labels),
+    }
+    _print_summary(summary, as_json)
+    if not as_json:
+        console.print(
+            f"\nNext: [bold]apisight query --data {root} \"SELECT method, path, count(*) n FROM events "
+            "GROUP BY ALL ORDER BY n DESC LIMIT 10\"[/]"
+        )
+
+
+@app.command("query")
+def query_cmd(
+    sql: Annotated[str, typer.Argument(help="DuckDB SQL. Tables: events (a view over all stored events), runs, run_files.")],
+    out: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    data: DataOpt = None,
+) -> None:
+    """Run SQL over the stored data.
+
+    Examples:
+
+      apisight query "SELECT client_ip, count(*) n FROM events WHERE status = 401 GROUP BY 1 ORDER BY n DESC LIMIT 20"
+
+      apisight query --format csv "SELECT * FROM events WHERE principal = 'cust-1042'" > timeline.csv
+    """
+    if out not in ("table", "json", "csv"):
+        raise ConfigError(f"--format {out!r}: use table, json or csv")
+    root = data_dir(data)
+    if not root.is_dir():
+        raise ConfigError(f"no data directory at {root}: run `apisight analyze` or `apisight demo` first, or pass --data")
+    with Catalog(root) as catalog:
+        result = catalog.query(sql)
+    if out == "json":
+        rows = [dict(zip(result.columns, row, strict=True)) for row in result.rows]
+        sys.stdout.write(orjson.dumps(rows, default=str, option=orjson.OPT_NON_STR_KEYS).decode() + "\n")
+    elif out == "csv":
+        buffer = io.StringIO()
+        w = csv.writer(buffer)
+        w.writerow(result.columns)
+        w.writerows(result.rows)
+        sys.stdout.write(buffer.getvalue())
+    else:
+        table = Table(*result.columns, show_lines=False)
+        for row in result.rows:
+            table.add_row(*("" if v is None else str(v) for v in row))
+        console.print(table)
+        console.print(f"[dim]{len(result.rows)} row(s)[/]")
+
+
+@app.command("init")
+def init_cmd(
+    data: DataOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing config.")] = False,
+) -> None:
+    """Write a commented starting config (apisight.yaml) into the data directory."""
+    root = data_dir(data)
+    path = root / CONFIG_NAME
+    if path.exists() and not force:
+        raise ConfigError(f"{path} already exists (use --force to overwrite)")
+    root.mkdir(parents=True, exist_ok=True)
+    path.write_text(STARTER_CONFIG, encoding="utf-8")
+    console.print(f"Wrote {path}. Every setting is optional; edit what you need.")
+
+
+@app.command("formats")
+def formats_cmd(as_json: JsonOpt = False) -> None:
+    """List the input formats apisight can read."""
+    rows = [(name, registry.reader_classes()[name].description) for name in registry.names()]
+    if as_json:
+        sys.stdout.write(orjson.dumps([{"name": n, "description": d} for n, d in rows]).decode() + "\n")
+        return
+    table = Table("format", "what it reads")
+    for n, d in rows:
+        table.add_row(n, d)
+    console.print(table)
+
+
+def _parse_map(items: list[str]) -> dict[str, str]:
+    mapping = {}
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path.startswith("$"):
+            raise ConfigError(f"--map {item!r}: expected FIELD=JSONPATH, e.g. ts=$.time")
+        mapping[name.strip()] = path.strip()
+    return mapping
+
+
+def _run_with_progress(request: RunRequest, quiet: bool) -> dict[str, Any]:
+    if quiet or not err.is_terminal:
+        return analyze(request)
+    columns = [
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[stats]}"),
+        TimeElapsedColumn(),
+    ]
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("Analysing", total=None, stats="")
+        started = datetime.now()
+
+        def update(p: RunProgress) -> None:
+            seconds = max((datetime.now() - started).total_seconds(), 1e-6)
+            stats = (
+                f"{p.records:,} records  {p.records / seconds:,.0f}/s  "
+                f"{p.bytes_done / seconds / 1e6:,.1f} MB/s  malformed {p.malformed:,}"
+            )
+            bar.update(task, total=p.total_bytes, completed=p.bytes_done, stats=stats, description=Path(p.current).name)
+
+        return analyze(request, on_progress=update)
+
+
+def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(orjson.dumps(summary, default=str).decode() + "\n")
+        return
+    if summary["records"] == 0 and summary["malformed"]["total"] == 0:
+        console.print("No records found in the inputs (they are empty). Nothing was stored.")
+        return
+    table = Table(title=f"Run {summary['run_id']}", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("records", f"{summary['records']:,}")
+    table.add_row("malformed", f"{summary['malformed']['total']:,}")
+    table.add_row("sources", ", ".join(f"{k} ({v:,})" for k, v in summary["sources"].items()))
+    table.add_row("hosts", f"{summary['hosts']:,}")
+    table.add_row("endpoints (raw paths)", f"{summary['endpoints']:,}")
+    table.add_row("clients", f"{summary['clients']:,}")
+    table.add_row("time span", f"{summary['first_event']} → {summary['last_event']}")
+    table.add_row("speed", f"{summary['records_per_second']:,} records/s in {summary['seconds']} s")
+    table.add_row("stored in", summary["data_dir"])
+    console.print(table)
+    if summary["top_hosts"]:
+        hosts = Table("host", "records", title="Hosts", title_justify="left")
+        for h in summary["top_hosts"]:
+            hosts.add_row(str(h["host"]), f"{h['records']:,}")
+        console.print(hosts)
+    bad = summary["malformed"]
+    if bad["total"]:
+        errors = Table("file", "line", "problem", title="Malformed records (first ones)", title_justify="left")
+        for e in bad["examples"]:
+            errors.add_row(Path(e["file"]).name, str(e["line_no"]), e["reason"])
+        console.print(errors)
+        console.print(f"Malformed records were set aside in {bad['quarantine_file']} (secrets scrubbed).")
+    if summary["retention"]["removed_days"]:
+        console.print(f"Retention removed {len(summary['retention']['removed_days'])} day(s) of old events.")
+
+
+def main() -> None:
+    """Entry point: ApisightErrors become one line on stderr and exit code 1."""
+    try:
+        app(standalone_mode=False)
+    except ApisightError as e:
+        if _debug:
+            raise
+        err.print(f"[bold red]error:[/] {e}", highlight=False)
+        sys.exit(1)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("aborted")
+        sys.exit(130)
+    except Exception as e:  # click usage errors and the unexpected
+        import click
+
+        if isinstance(e, click.ClickException):
+            e.show()
+            sys.exit(e.exit_code)
+        if _debug:
+            raise
+        err.print(f"[bold red]internal error:[/] {type(e).__name__}: {e} (rerun with --debug for details)")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,176 @@
+"""Settings: one YAML file, validated, every key with a default.
+
+Where the file comes from: ``--config FILE``, else ``apisight.yaml`` in the data
+directory, else defaults. Errors name the key, the bad value and what is accepted.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from apisight.errors import ConfigError
+
+CONFIG_NAME = "apisight.yaml"
+
+PRIVATE_NETWORKS = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "fc00::/7", "::1/128"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _networks(value: list[str]) -> list[str]:
+    for cidr in value:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError as e:
+            raise ValueError(f"{cidr!r} is not an IP network (use CIDR like 10.0.0.0/8)") from e
+    return value
+
+
+class NetworkSettings(_Section):
+    """Where clients really are."""
+
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Proxy/load-balancer/CDN ranges whose X-Forwarded-For / Forwarded is believed.",
+    )
+    internal_networks: list[str] = Field(
+        default_factory=lambda: list(PRIVATE_NETWORKS),
+        description="Your own networks: traffic from them is east-west, the rest north-south.",
+    )
+
+    _check = field_validator("trusted_proxies", "internal_networks")(_networks)
+
+
+class AuthSettings(_Section):
+    """Where credentials are found."""
+
+    api_key_headers: list[str] = Field(
+        default_factory=lambda: ["x-api-key", "api-key", "apikey", "x-apikey", "x-api-token", "ocp-apim-subscription-key"]
+    )
+    api_key_query_params: list[str] = Field(default_factory=lambda: ["api_key", "apikey", "api-key", "key"])
+    secret_query_params: list[str] = Field(
+        default_factory=lambda: [
+            "access_token", "token", "id_token", "refresh_token", "password", "passwd", "secret",
+            "client_secret", "signature", "sig", "x-amz-security-token", "x-amz-signature",
+        ]
+    )
+
+    @field_validator("api_key_headers", "api_key_query_params", "secret_query_params")
+    @classmethod
+    def _lower(cls, value: list[str]) -> list[str]:
+        return [v.lower() for v in value]
+
+
+class Partner(_Section):
+    """A B2B client, recognised by any of its keys, client ids, principals or networks."""
+
+    name: str
+    api_key_ids: list[str] = Field(default_factory=list, description="key ids as shown by apisight (key_...)")
+    client_ids: list[str] = Field(default_factory=list, description="OAuth client_id claims")
+    principals: list[str] = Field(default_factory=list)
+    networks: list[str] = Field(default_factory=list)
+
+    _check = field_validator("networks")(_networks)
+
+
+class CaptureSettings(_Section):
+    """What is kept of each request."""
+
+    body_policy: Literal["redact", "drop", "keep"] = "redact"
+    max_body_bytes: int = Field(default=64 * 1024, ge=0)
+    max_line_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    quarantine_lines: int = Field(default=1000, ge=0, description="malformed records saved per run")
+
+
+class RetentionSettings(_Section):
+    days: int = Field(default=30, ge=1, description="days of events kept, back from the newest event")
+
+
+class FingerprintSettings(_Section):
+    key_file: str | None = Field(default=None, description="default: <data dir>/fingerprint.key")
+
+
+class Settings(_Section):
+    """All of apisight's settings."""
+
+    network: NetworkSettings = Field(default_factory=NetworkSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    partners: list[Partner] = Field(default_factory=list)
+    capture: CaptureSettings = Field(default_factory=CaptureSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    fingerprint: FingerprintSettings = Field(default_factory=FingerprintSettings)
+
+
+def load_settings(path: Path | None, data_dir: Path | None = None) -> Settings:
+    """Settings from ``path``, else from ``<data_dir>/apisight.yaml`` if present, else defaults."""
+    if path is None and data_dir is not None and (data_dir / CONFIG_NAME).is_file():
+        path = data_dir / CONFIG_NAME
+    if path is None:
+        return Settings()
+    if not path.is_file():
+        raise ConfigError(f"config file {path} not found (create one with `apisight init`)")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML: {e}") from e
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as e:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {_explain(err)}" for err in e.errors()
+        )
+        raise ConfigError(f"{path}: {problems}") from e
+
+
+def _explain(err: dict) -> str:  # type: ignore[type-arg]
+    if err["type"] == "extra_forbidden":
+        return "unknown setting (see `apisight init` for every setting)"
+    return str(err["msg"]).removeprefix("Value error, ")
+
+
+STARTER_CONFIG = """\
+# apisight configuration. Every setting is optional; these are the defaults.
+
+network:
+  # Ranges of your proxies, load balancers and CDN. Only when the connecting address is
+  # in one of them is X-Forwarded-For / Forwarded believed for the real client address.
+  trusted_proxies: []            # e.g. [10.0.0.0/8, 173.245.48.0/20]
+  # Your own networks: callers from here are east-west (internal), others north-south.
+  internal_networks: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 127.0.0.0/8, fc00::/7, ::1/128]
+
+auth:
+  # Request headers and query parameters that carry API keys (fingerprinted, never stored).
+  api_key_headers: [x-api-key, api-key, apikey, x-apikey, x-api-token, ocp-apim-subscription-key]
+  api_key_query_params: [api_key, apikey, api-key, key]
+  # Query parameters whose values are secrets: replaced by [redacted] before storage.
+  secret_query_params: [access_token, token, id_token, refresh_token, password, passwd, secret,
+                        client_secret, signature, sig, x-amz-security-token, x-amz-signature]
+
+# B2B clients, recognised by key id (as apisight shows it), OAuth client_id, user or network.
+partners: []
+#  - name: acme-payments
+#    api_key_ids: [key_3f9a12c4d5e6]
+#    client_ids: [acme-prod]
+#    networks: [198.51.100.0/24]
+
+capture:
+  body_policy: redact            # redact (default): secrets and card/ID-like values masked; drop; keep
+  max_body_bytes: 65536          # bodies are cut to this size before storage
+  max_line_bytes: 4194304        # longer input lines are reported as malformed and skipped
+  quarantine_lines: 1000         # malformed records saved (secrets scrubbed) per run
+
+retention:
+  days: 30                       # counted back from the newest stored event, not the wall clock
+
+fingerprint:
+  key_file: null                 # default <data dir>/fingerprint.key (created 0600); or APISIGHT_FINGERPRINT_KEY
+"""

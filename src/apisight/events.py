@@ -1,0 +1,99 @@
+"""The canonical API event: one schema that every reader maps onto.
+
+Readers produce a *raw* frame (any subset of :data:`RAW_COLUMNS`); ``normalize``
+turns it into a frame with exactly :data:`EVENT_SCHEMA`. Everything downstream of
+normalisation reads only the canonical columns.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+TIMESTAMP = pl.Datetime("us", "UTC")
+
+#: The canonical event schema, in storage order.
+EVENT_SCHEMA: dict[str, pl.DataType] = {
+    "event_id": pl.String(),  # unique per stored event: "<run id>-<sequence>"
+    "ts": TIMESTAMP,  # request start, UTC, microseconds
+    "source": pl.String(),  # reader name: nginx, harl, alb, ...
+    "source_file": pl.String(),
+    "host": pl.String(),
+    "scheme": pl.String(),  # http | https | None when the source does not say
+    "method": pl.String(),
+    "path": pl.String(),  # raw path, without the query string
+    "query": pl.String(),  # query string, secret values replaced by fingerprints
+    "status": pl.Int16(),
+    "latency_ms": pl.Float64(),
+    "request_bytes": pl.Int64(),
+    "response_bytes": pl.Int64(),
+    "client_ip": pl.String(),  # the real client, after trusted-proxy resolution
+    "peer_ip": pl.String(),  # the address that connected to the logging component
+    "forwarded_for": pl.String(),  # X-Forwarded-For / Forwarded as received
+    "user_agent": pl.String(),
+    "referer": pl.String(),
+    "request_id": pl.String(),
+    "auth_scheme": pl.String(),  # none | basic | bearer | api_key | other | unknown
+    "principal": pl.String(),  # JWT sub, Basic user, or the remote_user of the log
+    "credential_fp": pl.String(),  # keyed fingerprint of the token/key/password
+    "api_key_id": pl.String(),  # "key_" + fingerprint prefix
+    "jwt_alg": pl.String(),
+    "jwt_iss": pl.String(),
+    "jwt_client_id": pl.String(),
+    "jwt_exp": TIMESTAMP,
+    "partner": pl.String(),
+    "request_content_type": pl.String(),
+    "response_content_type": pl.String(),
+    "request_headers": pl.String(),  # JSON object of selected headers, secrets removed
+    "response_headers": pl.String(),
+    "request_body": pl.String(),  # stored per the body policy (redacted by default)
+    "response_body": pl.String(),
+}
+
+#: Columns a reader may produce. Secrets (``authorization``, ``api_key``,
+#: ``cookie``) are transient: normalisation fingerprints and drops them.
+RAW_COLUMNS: dict[str, pl.DataType] = {
+    "line_no": pl.Int64(),  # 1-based line (or entry) number in the source file
+    "ts": TIMESTAMP,
+    "host": pl.String(),
+    "scheme": pl.String(),
+    "method": pl.String(),
+    "target": pl.String(),  # path with optional ?query, or an absolute URL
+    "path": pl.String(),
+    "query": pl.String(),
+    "status": pl.Int64(),
+    "latency_ms": pl.Float64(),
+    "request_bytes": pl.Int64(),
+    "response_bytes": pl.Int64(),
+    "peer_ip": pl.String(),
+    "forwarded_for": pl.String(),
+    "forwarded": pl.String(),  # RFC 7239 Forwarded header
+    "user_agent": pl.String(),
+    "referer": pl.String(),
+    "request_id": pl.String(),
+    "remote_user": pl.String(),
+    "authorization": pl.String(),
+    "api_key": pl.String(),
+    "principal": pl.String(),  # when the source names the consumer (e.g. Kong)
+    "request_content_type": pl.String(),
+    "response_content_type": pl.String(),
+    "request_headers": pl.String(),  # JSON object {lower-case name: value}
+    "response_headers": pl.String(),
+    "request_body": pl.String(),
+    "response_body": pl.String(),
+}
+
+
+def empty_events() -> pl.DataFrame:
+    """An empty frame with the canonical schema."""
+    return pl.DataFrame(schema=EVENT_SCHEMA)
+
+
+def conform(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Select ``schema``'s columns in order, adding missing ones as nulls and casting."""
+    exprs = []
+    for name, dtype in schema.items():
+        if name in frame.columns:
+            exprs.append(pl.col(name).cast(dtype, strict=False))
+        else:
+            exprs.append(pl.lit(None, dtype=dtype).alias(name))
+    return frame.select(exprs)

@@ -1,0 +1,106 @@
+"""Authentication: scheme, principal and a fingerprint of the credential — never the secret.
+
+Credentials are looked at once per distinct value (tokens repeat across a session), so
+the cost follows the number of sessions, not of requests. JWT claims are decoded
+without verifying the signature: apisight observes, it does not authenticate.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import jwt
+import polars as pl
+
+from apisight.events import TIMESTAMP
+from apisight.fingerprints import Fingerprinter
+
+AUTH_COLUMNS = {
+    "auth_scheme": pl.String,
+    "principal": pl.String,
+    "credential_fp": pl.String,
+    "jwt_alg": pl.String,
+    "jwt_iss": pl.String,
+    "jwt_client_id": pl.String,
+    "jwt_exp": TIMESTAMP,
+}
+
+
+@dataclass(frozen=True)
+class Credential:
+    """What can be said about one Authorization header value without keeping it."""
+
+    auth_scheme: str
+    principal: str | None = None
+    credential_fp: str | None = None
+    jwt_alg: str | None = None
+    jwt_iss: str | None = None
+    jwt_client_id: str | None = None
+    jwt_exp: datetime | None = None
+
+
+def inspect_authorization(value: str, fingerprint: Fingerprinter) -> Credential:
+    """Scheme, principal and claims of an ``Authorization`` header value."""
+    scheme, _, token = value.strip().partition(" ")
+    token = token.strip()
+    kind = scheme.lower()
+    if kind == "bearer" and token:
+        return _bearer(token, fingerprint)
+    if kind == "basic" and token:
+        try:
+            user = base64.b64decode(token, validate=True).decode("utf-8", "replace").split(":", 1)[0]
+        except (binascii.Error, ValueError):
+            user = None
+        return Credential("basic", user or None, fingerprint(token))
+    return Credential("other", None, fingerprint(value.strip()))
+
+
+def _bearer(token: str, fingerprint: Fingerprinter) -> Credential:
+    fp = fingerprint(token)
+    try:
+        header = jwt.get_unverified_header(token)
+        claims = jwt.decode(token, options={"verify_signature": False, "verify_exp": False, "verify_aud": False})
+    except jwt.PyJWTError:
+        return Credential("bearer", None, fp)  # an opaque token
+    exp = claims.get("exp")
+    expires = datetime.fromtimestamp(exp, UTC) if isinstance(exp, int | float) and 0 < exp < 32503680000 else None
+    client_id = claims.get("client_id") or claims.get("azp") or claims.get("cid")
+    subject = claims.get("sub") or claims.get("preferred_username") or claims.get("username")
+    return Credential(
+        "bearer",
+        str(subject) if subject is not None else None,
+        fp,
+        str(header.get("alg")) if header.get("alg") is not None else None,
+        str(claims["iss"]) if claims.get("iss") is not None else None,
+        str(client_id) if client_id is not None else None,
+        expires,
+    )
+
+
+def authorization_columns(authorization: pl.Series, fingerprint: Fingerprinter) -> pl.DataFrame:
+    """The :data:`AUTH_COLUMNS` for each Authorization value (null where there is none)."""
+    unique = authorization.drop_nulls().unique()
+    rows = [inspect_authorization(v, fingerprint) for v in unique]
+    lookup = pl.DataFrame(
+        {
+            "_auth": unique,
+            **{name: [getattr(r, name) for r in rows] for name in AUTH_COLUMNS},
+        },
+        schema={"_auth": pl.String, **AUTH_COLUMNS},
+    )
+    return (
+        authorization.alias("_auth")
+        .to_frame()
+        .join(lookup, on="_auth", how="left", maintain_order="left")
+        .drop("_auth")
+    )
+
+
+def fingerprint_values(values: pl.Series, fingerprint: Fingerprinter) -> pl.Series:
+    """A fingerprint per value, computed once per distinct value."""
+    unique = values.drop_nulls().unique()
+    lookup = dict(zip(unique.to_list(), (fingerprint(v) for v in unique), strict=True))
+    return values.replace_strict(lookup, default=None, return_dtype=pl.String)

@@ -1,0 +1,206 @@
+"""The run: sources -> readers -> normalise -> store, in bounded micro-batches.
+
+Parsing one batch overlaps with normalising and writing the previous one (Polars and
+Parquet release the GIL), so both cores work while memory stays bounded to a few
+batches whatever the input size.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import polars as pl
+
+from apisight.config import Settings
+from apisight.errors import InputError
+from apisight.fingerprints import Fingerprinter, load_key
+from apisight.normalize import Normalizer
+from apisight.normalize.redact import redact_text
+from apisight.readers import registry
+from apisight.readers.base import ParseResult, Reader, ReaderOptions
+from apisight.sources import Source, expand
+from apisight.store import Catalog, EventWriter, apply_retention
+from apisight.store.layout import quarantine_dir
+
+
+@dataclass
+class Progress:
+    """Running totals, reported after every batch."""
+
+    total_bytes: int | None
+    bytes_done: int = 0
+    records: int = 0
+    malformed: int = 0
+    current: str = ""
+
+
+@dataclass
+class FileResult:
+    file: str
+    format: str
+    records: int = 0
+    malformed: int = 0
+    bytes: int = 0
+    first_errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class RunRequest:
+    """What to analyse and how."""
+
+    inputs: list[str]
+    data_dir: Path
+    settings: Settings
+    format: str = "auto"
+    options: ReaderOptions = field(default_factory=ReaderOptions)
+    per_file_options: dict[str, tuple[str, ReaderOptions]] = field(default_factory=dict)
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
+
+
+def analyze(request: RunRequest, on_progress: Callable[[Progress], None] | None = None) -> dict[str, Any]:
+    """Read every input, store its events and return the run summary (JSON-ready)."""
+    sources = expand(request.inputs)
+    readers = [(s, _reader_for(s, request)) for s in sources]
+    started = datetime.now(UTC)
+    run_id = new_run_id()
+    settings = request.settings
+    fingerprint = Fingerprinter(load_key(request.data_dir, settings.fingerprint.key_file))
+    normalizer = Normalizer(settings, fingerprint)
+    writer = EventWriter(request.data_dir, run_id)
+    sizes = [s.size() for s, _ in readers]
+    progress = Progress(None if None in sizes else sum(s or 0 for s in sizes))
+    results: list[FileResult] = []
+    quarantine: list[dict[str, Any]] = []
+    batch_no = 0
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="apisight-store") as pool:
+        pending: Future[None] | None = None
+        for source, reader in readers:
+            result = FileResult(source.name, reader.name if reader else "empty")
+            results.append(result)
+            progress.current = source.name
+            if reader is None:
+                continue
+            for parsed in reader.read(source):
+                batch_no += 1
+                _count(parsed, result, progress, quarantine, settings.capture.quarantine_lines)
+                if pending is not None:
+                    pending.result()
+                pending = pool.submit(
+                    _store_batch, normalizer, writer, parsed.records, reader.name, source.name, f"{run_id}-{batch_no}"
+                )
+                if on_progress:
+                    on_progress(progress)
+        if pending is not None:
+            pending.result()
+    removed = apply_retention(request.data_dir, settings.retention.days)
+    quarantine_file = _write_quarantine(request.data_dir, run_id, quarantine)
+    finished = datetime.now(UTC)
+    with Catalog(request.data_dir) as catalog:
+        overview = catalog.run_overview([p for p in writer.files if p.exists()])
+        summary = _summary(run_id, request, results, progress, overview, removed, quarantine_file, started, finished)
+        catalog.record_run(run_id, started, finished, summary, [r.__dict__ for r in results])
+    return summary
+
+
+def _reader_for(source: Source, request: RunRequest) -> Reader | None:
+    """The reader for one source: per-file override, forced format, or auto-detection."""
+    if source.name in request.per_file_options:
+        name, options = request.per_file_options[source.name]
+        return registry.create(name, options)
+    if request.format != "auto":
+        return registry.create(request.format, request.options)
+    if request.options.log_format:
+        return registry.create("nginx", request.options)
+    return registry.detect(source, request.options)
+
+
+def _store_batch(
+    normalizer: Normalizer, writer: EventWriter, records: pl.DataFrame, source: str, file: str, first_id: str
+) -> None:
+    if records.height:
+        writer.write(normalizer(records, source=source, source_file=file, first_id=first_id))
+
+
+def _count(
+    parsed: ParseResult, result: FileResult, progress: Progress, quarantine: list[dict[str, Any]], keep: int
+) -> None:
+    n_bad = parsed.malformed.height
+    result.records += parsed.records.height
+    result.malformed += n_bad
+    result.bytes += parsed.bytes_read
+    progress.records += parsed.records.height
+    progress.malformed += n_bad
+    progress.bytes_done += parsed.bytes_read
+    if n_bad and (len(quarantine) < keep or len(result.first_errors) < 5):
+        scrubbed = parsed.malformed.with_columns(redact_text(pl.col("excerpt")))
+        rows = scrubbed.head(max(keep - len(quarantine), 5)).to_dicts()
+        for row in rows:
+            row["file"] = result.file
+        if len(result.first_errors) < 5:
+            result.first_errors.extend(rows[: 5 - len(result.first_errors)])
+        quarantine.extend(rows[: max(keep - len(quarantine), 0)])
+
+
+def _write_quarantine(data_dir: Path, run_id: str, rows: list[dict[str, Any]]) -> Path | None:
+    if not rows:
+        return None
+    folder = quarantine_dir(data_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{run_id}.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
+    return path
+
+
+def _summary(
+    run_id: str,
+    request: RunRequest,
+    results: list[FileResult],
+    progress: Progress,
+    overview: dict[str, Any],
+    removed: list[Any],
+    quarantine_file: Path | None,
+    started: datetime,
+    finished: datetime,
+) -> dict[str, Any]:
+    seconds = max((finished - started).total_seconds(), 1e-9)
+    sources: dict[str, int] = {}
+    for r in results:
+        sources[r.format] = sources.get(r.format, 0) + r.records
+    return {
+        "run_id": run_id,
+        "data_dir": str(request.data_dir),
+        "records": progress.records,
+        "malformed": {
+            "total": progress.malformed,
+            "by_file": {r.file: r.malformed for r in results},
+            "examples": [e for r in results for e in r.first_errors][:10],
+            "quarantine_file": str(quarantine_file) if quarantine_file else None,
+        },
+        "sources": sources,
+        "files": [
+            {"file": r.file, "format": r.format, "records": r.records, "malformed": r.malformed, "bytes": r.bytes}
+            for r in results
+        ],
+        "bytes": progress.bytes_done,
+        **overview,
+        "retention": {"days": request.settings.retention.days, "removed_days": [str(d) for d in removed]},
+        "seconds": round(seconds, 3),
+        "records_per_second": round(progress.records / seconds),
+    }
+
+
+def check_inputs(inputs: list[str]) -> None:
+    """Fail early, before anything is written, if an input is missing."""
+    if not inputs:
+        raise InputError("no input given: pass files, directories or - for stdin")
+    expand(inputs)

@@ -1,0 +1,1 @@
+"""Readers: one module per traffic format, registered under ``apisight.readers``."""

@@ -1,0 +1,120 @@
+"""The reader contract: how a traffic format becomes raw event frames.
+
+A reader turns one :class:`~apisight.sources.Source` into :class:`ParseResult`
+batches. Line formats subclass :class:`LineReader` and implement only
+:meth:`LineReader.parse`, a vectorised function of a batch of lines; chunking, line
+numbers, over-long lines and stopping at end of input are decided here, once.
+Whole-document formats (HAR) implement :meth:`Reader.read` themselves.
+
+A reader never retries and never drops a bad record silently: each one comes back in
+``ParseResult.malformed`` with its line number and the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import ClassVar, Protocol, runtime_checkable
+
+import polars as pl
+
+from apisight.sources import Source, iter_line_batches
+
+MALFORMED_SCHEMA = {"line_no": pl.Int64, "reason": pl.String, "excerpt": pl.String}
+EXCERPT_CHARS = 200
+
+
+@dataclass(frozen=True)
+class ReaderOptions:
+    """Options a user can give any reader; each reader uses what applies to it."""
+
+    log_format: str | None = None  # nginx log_format string
+    field_map: dict[str, str] = field(default_factory=dict)  # canonical field -> JSONPath
+    chunk_bytes: int = 8 * 1024 * 1024
+    max_line_bytes: int = 4 * 1024 * 1024
+
+
+@dataclass
+class ParseResult:
+    """Raw records (columns from ``events.RAW_COLUMNS`` plus ``line_no``) and rejects."""
+
+    records: pl.DataFrame
+    malformed: pl.DataFrame
+    bytes_read: int = 0
+
+
+@runtime_checkable
+class Reader(Protocol):
+    """A traffic format. ``name`` is what ``--format`` and config use."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+
+    def sniff(self, head: list[str]) -> bool:
+        """True if the first non-empty lines of an input look like this format."""
+        ...
+
+    def read(self, source: Source) -> Iterator[ParseResult]:
+        """Yield parsed batches until the source is exhausted."""
+        ...
+
+
+class LineReader:
+    """Base for formats with one record per line."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+
+    def __init__(self, options: ReaderOptions | None = None) -> None:
+        self.options = options or ReaderOptions()
+
+    def sniff(self, head: list[str]) -> bool:
+        if not head:
+            return False
+        result = self.parse(pl.DataFrame({"line_no": range(1, len(head) + 1), "line": head}))
+        return result.records.height > 0 and result.records.height >= result.malformed.height
+
+    def parse(self, lines: pl.DataFrame) -> ParseResult:
+        """Parse a frame with columns ``line_no`` and ``line``."""
+        raise NotImplementedError
+
+    def read(self, source: Source) -> Iterator[ParseResult]:
+        with source.open() as stream:
+            for batch in iter_line_batches(stream, self.options.chunk_bytes, self.options.max_line_bytes):
+                result = self.parse(batch.frame) if batch.frame.height else empty_result()
+                if batch.too_long:
+                    too_long = pl.DataFrame(
+                        {
+                            "line_no": batch.too_long,
+                            "reason": [f"line longer than {self.options.max_line_bytes} bytes"] * len(batch.too_long),
+                            "excerpt": [""] * len(batch.too_long),
+                        },
+                        schema=MALFORMED_SCHEMA,
+                    )
+                    result.malformed = pl.concat([result.malformed, too_long])
+                result.bytes_read = batch.bytes_read
+                yield result
+
+
+def empty_result() -> ParseResult:
+    return ParseResult(pl.DataFrame(schema={"line_no": pl.Int64}), pl.DataFrame(schema=MALFORMED_SCHEMA))
+
+
+def rejects(lines: pl.DataFrame, mask: pl.Series | pl.Expr, reason: str | pl.Expr) -> pl.DataFrame:
+    """Malformed rows for the lines selected by ``mask``, with a short excerpt."""
+    bad = lines.filter(mask)
+    reason_expr = pl.lit(reason) if isinstance(reason, str) else reason
+    return bad.select(
+        pl.col("line_no").cast(pl.Int64),
+        reason_expr.cast(pl.String).alias("reason"),
+        pl.col("line").str.slice(0, EXCERPT_CHARS).alias("excerpt"),
+    )
+
+
+def split_request_line(request: pl.Expr) -> list[pl.Expr]:
+    """Method, target and protocol from an HTTP request line such as ``GET /a?b=1 HTTP/1.1``."""
+    parts = request.str.extract_groups(r"^(?P<method>[A-Za-z]+) (?P<target>\S+)(?: (?P<protocol>\S+))?$")
+    return [
+        parts.struct.field("method").str.to_uppercase().alias("method"),
+        parts.struct.field("target").alias("target"),
+    ]

@@ -1,0 +1,60 @@
+"""HAR 1.2 files (browser or proxy captures), with request and response bodies.
+
+A HAR file is one JSON document, so it is loaded whole; its entries are then parsed
+exactly as HAR lines are, numbered by their position in ``log.entries`` (1-based).
+For continuous capture, write HAR lines instead: they stream in bounded memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import ClassVar
+
+import orjson
+import polars as pl
+
+from apisight.readers.base import MALFORMED_SCHEMA, LineReader, ParseResult, empty_result
+from apisight.readers.harl import HarlReader
+from apisight.sources import Source
+
+ENTRIES_PER_BATCH = 50_000
+
+
+class HarReader(LineReader):
+    """A HAR 1.2 document: ``{"log": {"entries": [...]}}``."""
+
+    name: ClassVar[str] = "har"
+    description: ClassVar[str] = "HAR 1.2 file (browser/proxy capture) with bodies"
+
+    def sniff(self, head: list[str]) -> bool:
+        text = "\n".join(head)[:4096].lstrip()
+        return text.startswith("{") and '"log"' in text and '"startedDateTime"' not in text.split('"log"')[0]
+
+    def read(self, source: Source) -> Iterator[ParseResult]:
+        with source.open() as stream:
+            data = stream.read()
+        try:
+            document = orjson.loads(data)
+            entries = document["log"]["entries"]
+            if not isinstance(entries, list):
+                raise TypeError("log.entries is not a list")
+        except (orjson.JSONDecodeError, KeyError, TypeError) as e:
+            problem = pl.DataFrame(
+                {"line_no": [0], "reason": [f"not a HAR document: {e}"], "excerpt": [data[:200].decode("utf-8", "replace")]},
+                schema=MALFORMED_SCHEMA,
+            )
+            yield ParseResult(empty_result().records, problem, len(data))
+            return
+        entry_reader = HarlReader(self.options)
+        for start in range(0, len(entries), ENTRIES_PER_BATCH):
+            chunk = entries[start : start + ENTRIES_PER_BATCH]
+            lines = pl.DataFrame(
+                {
+                    "line_no": range(start + 1, start + len(chunk) + 1),
+                    "line": [orjson.dumps(e).decode() for e in chunk],
+                },
+                schema={"line_no": pl.Int64, "line": pl.String},
+            )
+            result = entry_reader.parse(lines)
+            result.bytes_read = len(data) if start == 0 else 0
+            yield result

@@ -1,0 +1,180 @@
+"""Input sources: files, directories, gzip files and stdin, read as bounded chunks.
+
+Everything here is format-agnostic: it yields bytes and line batches with their line
+numbers, so a reader never has to know where its input came from. A line longer than
+``max_line_bytes`` is reported as malformed and skipped without being held in memory.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import sys
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import polars as pl
+
+from apisight.errors import InputError
+
+STDIN = "-"
+GZIP_MAGIC = b"\x1f\x8b"
+DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024
+DEFAULT_MAX_LINE_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input: a file path or ``-`` for standard input."""
+
+    name: str
+
+    @property
+    def is_stdin(self) -> bool:
+        return self.name == STDIN
+
+    def size(self) -> int | None:
+        """Bytes on disk (compressed size for .gz), or None for stdin."""
+        return None if self.is_stdin else Path(self.name).stat().st_size
+
+    def open(self) -> BinaryIO:
+        """Open for binary reading, transparently decompressing gzip."""
+        raw: io.BufferedReader = _stdin() if self.is_stdin else open(self.name, "rb")  # noqa: SIM115
+        if raw.peek(2)[:2] == GZIP_MAGIC:
+            return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+        return raw
+
+    def head(self, max_bytes: int = 256 * 1024) -> bytes:
+        """The first bytes (decompressed), without consuming stdin."""
+        if self.is_stdin:
+            raw = _stdin()
+            data = raw.peek(max_bytes)[:max_bytes]
+            if data[:2] == GZIP_MAGIC:
+                return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data, max_bytes)
+            return data
+        with self.open() as stream:
+            try:
+                return stream.read(max_bytes)
+            except (OSError, EOFError) as e:
+                raise InputError(f"{self.name}: cannot read: {e}") from e
+
+
+_STDIN: io.BufferedReader | None = None
+
+
+def _stdin() -> io.BufferedReader:
+    """One shared, peekable buffer over standard input (it can be read only once)."""
+    global _STDIN
+    if _STDIN is None:
+        _STDIN = io.BufferedReader(sys.stdin.buffer, buffer_size=1024 * 1024)  # type: ignore[arg-type]
+    return _STDIN
+
+
+def expand(paths: list[str]) -> list[Source]:
+    """Turn command-line paths into sources, recursing into directories (sorted).
+
+    Raises :class:`InputError` naming every path that does not exist, before anything
+    is read, so a typo never leaves a half-written run behind.
+    """
+    missing = [p for p in paths if p != STDIN and not Path(p).exists()]
+    if missing:
+        raise InputError(
+            "input not found: " + ", ".join(missing) + " (check the path, or use - for stdin)"
+        )
+    sources: list[Source] = []
+    for p in paths:
+        if p == STDIN:
+            sources.append(Source(STDIN))
+        elif Path(p).is_dir():
+            files = sorted(f for f in Path(p).rglob("*") if f.is_file() and not f.name.startswith("."))
+            sources.extend(Source(str(f)) for f in files)
+        else:
+            sources.append(Source(p))
+    return sources
+
+
+@dataclass
+class LineBatch:
+    """A batch of lines from one source: ``frame`` has columns ``line_no``, ``line``."""
+
+    frame: pl.DataFrame
+    too_long: list[int]  # line numbers skipped for exceeding the line limit
+    bytes_read: int  # raw bytes consumed from the stream for this batch
+
+
+LINE_SCHEMA = {"line_no": pl.Int64, "line": pl.String}
+
+
+def iter_line_batches(
+    stream: BinaryIO,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+) -> Iterator[LineBatch]:
+    """Split a byte stream into batches of complete lines, numbering them from 1.
+
+    Invalid UTF-8 is decoded with replacement characters so one bad byte never takes
+    a whole batch with it; blank lines are skipped but still counted in numbering.
+    """
+    carry = b""
+    next_line = 1
+    skipping = False  # inside an over-long line, discarding until its newline
+    too_long: list[int] = []
+    while True:
+        chunk = stream.read(chunk_bytes)
+        if not chunk:
+            break
+        read = len(chunk)
+        if skipping:
+            nl = chunk.find(b"\n")
+            if nl < 0:
+                continue
+            chunk = chunk[nl + 1 :]
+            skipping = False
+            next_line += 1
+        data = carry + chunk
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            carry = data
+            if len(carry) > max_line_bytes:
+                too_long.append(next_line)
+                carry, skipping = b"", True
+            if too_long:
+                yield LineBatch(pl.DataFrame(schema=LINE_SCHEMA), too_long, read)
+                too_long = []
+            continue
+        carry = data[cut + 1 :]
+        body = data[: cut + 1]
+        frame, long_lines, lines_seen = _split_lines(body, next_line, max_line_bytes)
+        next_line += lines_seen
+        too_long += long_lines
+        if len(carry) > max_line_bytes:
+            too_long.append(next_line)
+            carry, skipping = b"", True
+        yield LineBatch(frame, too_long, read)
+        too_long = []
+    if carry and not skipping:
+        frame, long_lines, _ = _split_lines(carry + b"\n", next_line, max_line_bytes)
+        yield LineBatch(frame, too_long + long_lines, 0)
+    elif too_long:
+        yield LineBatch(pl.DataFrame(schema=LINE_SCHEMA), too_long, 0)
+
+
+def _split_lines(body: bytes, first_line: int, max_line_bytes: int) -> tuple[pl.DataFrame, list[int], int]:
+    """Lines of ``body`` (which ends with a newline), numbered from ``first_line``."""
+    lines = body.decode("utf-8", errors="replace").split("\n")
+    lines.pop()  # body ends with a newline: the last element is always empty
+    n = len(lines)
+    frame = pl.DataFrame(
+        {"line_no": pl.int_range(first_line, first_line + n, eager=True, dtype=pl.Int64), "line": lines},
+        schema=LINE_SCHEMA,
+    ).with_columns(pl.col("line").str.strip_suffix("\r"))
+    lengths = frame["line"].str.len_bytes()
+    long_mask = lengths > max_line_bytes
+    long_lines: list[int] = []
+    if long_mask.any():
+        long_lines = frame.filter(long_mask)["line_no"].to_list()
+    frame = frame.filter(~long_mask & (lengths > 0))
+    return frame, long_lines, n
