@@ -145,7 +145,7 @@ network:
   # in one of them is X-Forwarded-For / Forwarded believed for the real client address.
   trusted_proxies: []            # e.g. [10.0.0.0/8, 173.245.48.0/20]
   # Your own networks: callers from here are east-west (internal), others north-south.
-  internal_networks: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 127.0.0.0/8, fc00::/7, ::1/128]
+  internal_networks: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 127.0.0.0/8, "fc00::/7", "::1/128"]
 
 auth:
   # Request headers and query parameters that carry API keys (fingerprinted, never stored).

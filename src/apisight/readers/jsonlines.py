@@ -19,14 +19,18 @@ def decode_json_lines(lines: pl.DataFrame, dtype: pl.Struct) -> tuple[pl.DataFra
 
     Returns the decoded records and the malformed lines.
     """
-    good = lines
-    malformed = rejects(lines, pl.lit(False), "")
+    blank = pl.col("line").str.strip_chars() == ""
+    malformed = rejects(lines, blank, "empty line")
+    good = lines.filter(~blank)
     try:
         decoded = good["line"].str.json_decode(dtype)
+        if decoded.len() != good.height:
+            raise pl.exceptions.ComputeError("a line held more or less than one JSON value")
     except (pl.exceptions.ComputeError, pl.exceptions.InvalidOperationError, pl.exceptions.SchemaError):
+        lines = good
         bad = pl.Series([_json_problem(line) for line in lines["line"]], dtype=pl.String)
         lines = lines.with_columns(bad.alias("_problem"))
-        malformed = rejects(lines, pl.col("_problem").is_not_null(), pl.col("_problem"))
+        malformed = pl.concat([malformed, rejects(lines, pl.col("_problem").is_not_null(), pl.col("_problem"))])
         good = lines.filter(pl.col("_problem").is_null()).drop("_problem")
         try:
             decoded = good["line"].str.json_decode(dtype)

@@ -41,6 +41,10 @@ _SHAPES = {
     "body_bytes_sent": r"\d+|-",
     "bytes_sent": r"\d+|-",
     "request_length": r"\d+|-",
+    "host": r"[^\s/\"]*",
+    "http_host": r"[^\s/\"]*",
+    "server_name": r"[^\s/\"]*",
+    "scheme": r"https?|wss?|-",
 }
 
 #: nginx variable -> raw column, for variables that are not headers.
@@ -107,6 +111,8 @@ def compile_log_format(log_format: str) -> CompiledFormat:
             shape = r"[^\]]*"
         elif not follower:
             shape = r".*?"
+        elif follower == "$":
+            shape = r"\S*?"
         else:
             shape = r"\S*" if follower == " " else rf"[^{re.escape(follower)}]*"
         parts.append(f"(?P<{group}>{shape})")

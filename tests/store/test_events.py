@@ -1,0 +1,43 @@
+from datetime import UTC, date, datetime, timedelta
+
+import polars as pl
+
+from apisight.events import EVENT_SCHEMA, conform
+from apisight.store import Catalog, EventWriter, apply_retention
+from apisight.store.events import partitions
+
+
+def events(days: list[date], host: str = "api.example.com") -> pl.DataFrame:
+    rows = [{"event_id": f"e{i}", "ts": datetime(d.year, d.month, d.day, 12, tzinfo=UTC), "host": host, "method": "GET",
+             "path": "/x", "status": 200} for i, d in enumerate(days)]
+    return conform(pl.DataFrame(rows), EVENT_SCHEMA)
+
+
+def test_batches_are_partitioned_by_event_date(tmp_path):
+    w = EventWriter(tmp_path, "run1")
+    w.write(events([date(2025, 1, 1), date(2025, 1, 2), date(2025, 1, 1)]))
+    assert sorted(partitions(tmp_path)) == [date(2025, 1, 1), date(2025, 1, 2)]
+    assert pl.read_parquet(partitions(tmp_path)[date(2025, 1, 1)]).height == 2
+
+
+def test_retention_counts_back_from_the_newest_event_not_the_clock(tmp_path):
+    newest = date(2024, 3, 31)  # long ago: wall-clock retention would delete everything
+    days = [newest - timedelta(days=n) for n in (0, 1, 29, 30, 45)]
+    EventWriter(tmp_path, "r").write(events(days))
+    removed = apply_retention(tmp_path, 30)
+    assert removed == [newest - timedelta(days=45), newest - timedelta(days=30)]
+    assert sorted(partitions(tmp_path)) == sorted(days[:3])
+
+
+def test_a_second_run_appends_and_the_view_sees_both(tmp_path):
+    EventWriter(tmp_path, "r1").write(events([date(2025, 1, 1)] * 3, host="a.example"))
+    EventWriter(tmp_path, "r2").write(events([date(2025, 1, 1)] * 2, host="b.example"))
+    with Catalog(tmp_path) as c:
+        rows = c.query("SELECT host, count(*) FROM events GROUP BY host ORDER BY host").rows
+    assert rows == [("a.example", 3), ("b.example", 2)]
+
+
+def test_events_view_exists_and_is_empty_before_any_data(tmp_path):
+    with Catalog(tmp_path) as c:
+        result = c.query("SELECT count(*), count(DISTINCT principal) FROM events")
+    assert result.rows == [(0, 0)]

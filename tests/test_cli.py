@@ -1,0 +1,131 @@
+"""The command line as a user runs it: a real process, real files, real exit codes."""
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+COMBINED = '203.0.113.{n} - - [28/Nov/2026:10:{m:02d}:00 +0000] "GET /v1/accounts/{n}?page=1 HTTP/1.1" 200 {n} "-" "okhttp/4.12"\n'
+
+
+def apisight(*args: str, stdin: bytes | None = None, cwd: Path | None = None, env: dict | None = None):
+    return subprocess.run(
+        [sys.executable, "-m", "apisight.cli", *args],
+        input=stdin,
+        capture_output=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
+
+
+def nginx_lines(count: int, start: int = 0) -> str:
+    return "".join(COMBINED.format(n=i % 250 + 1, m=i % 60) for i in range(start, start + count))
+
+
+@pytest.fixture
+def logs(tmp_path):
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    (folder / "access.log").write_text(nginx_lines(40) + "this line is garbage\n" + nginx_lines(9, 40))
+    (folder / "access.log.1.gz").write_bytes(gzip.compress(nginx_lines(25, 100).encode()))
+    return folder
+
+
+def summary(result) -> dict:
+    assert result.returncode == 0, result.stderr.decode()
+    return json.loads(result.stdout)
+
+
+def test_analyze_a_directory_with_gzip_and_a_malformed_line(tmp_path, logs):
+    s = summary(apisight("analyze", str(logs), "--data", str(tmp_path / "d"), "--json"))
+    assert s["records"] == 74
+    assert s["malformed"]["total"] == 1
+    assert s["malformed"]["by_file"] == {str(logs / "access.log"): 1, str(logs / "access.log.1.gz"): 0}
+    assert s["malformed"]["examples"][0]["line_no"] == 41
+    assert s["sources"] == {"nginx": 74}
+    quarantined = Path(s["malformed"]["quarantine_file"]).read_text()
+    assert "this line is garbage" in quarantined
+
+
+def test_second_run_appends_and_query_sees_everything(tmp_path, logs):
+    data = str(tmp_path / "d")
+    summary(apisight("analyze", str(logs / "access.log"), "--data", data, "--json"))
+    summary(apisight("analyze", str(logs / "access.log"), "--data", data, "--json"))
+    out = apisight("query", "SELECT count(*) AS n, count(DISTINCT client_ip) AS c FROM events", "--format", "json",
+                   "--data", data)
+    assert json.loads(out.stdout) == [{"n": 98, "c": 49}]
+    runs = apisight("query", "SELECT count(*) AS runs FROM runs", "--format", "csv", "--data", data)
+    assert runs.stdout.decode().splitlines() == ["runs", "2"]
+
+
+def test_stdin_and_data_from_the_environment(tmp_path):
+    data = tmp_path / "env-data"
+    s = summary(apisight("analyze", "-", "--json", stdin=nginx_lines(10).encode(), env={"APISIGHT_DATA": str(data)}))
+    assert s["records"] == 10
+    assert (data / "catalog.duckdb").exists()
+
+
+def test_missing_file_fails_clearly_and_writes_nothing(tmp_path, logs):
+    data = tmp_path / "d"
+    result = apisight("analyze", str(logs / "access.log"), str(tmp_path / "nope.log"), "--data", str(data))
+    assert result.returncode != 0
+    assert "nope.log" in result.stderr.decode()
+    assert "Traceback" not in result.stderr.decode()
+    assert not data.exists()
+
+
+def test_empty_input_is_a_clear_message_and_success(tmp_path):
+    empty = tmp_path / "empty.log"
+    empty.write_text("")
+    result = apisight("analyze", str(empty), "--data", str(tmp_path / "d"))
+    assert result.returncode == 0
+    assert "empty" in result.stdout.decode()
+
+
+def test_unknown_format_lists_the_supported_ones(tmp_path):
+    odd = tmp_path / "odd.txt"
+    odd.write_text("hello world\nthis is not a log\n")
+    result = apisight("analyze", str(odd), "--data", str(tmp_path / "d"))
+    err = result.stderr.decode()
+    assert result.returncode == 1
+    assert "--format" in err and "nginx" in err and "harl" in err
+    forced = apisight("analyze", str(odd), "--format", "bogus", "--data", str(tmp_path / "d"))
+    assert forced.returncode == 1 and "installed formats" in forced.stderr.decode()
+
+
+def test_bad_sql_is_one_clear_line(tmp_path, logs):
+    data = str(tmp_path / "d")
+    summary(apisight("analyze", str(logs / "access.log"), "--data", data, "--json"))
+    result = apisight("query", "SELECT nope FROM events", "--data", data)
+    assert result.returncode == 1
+    assert "nope" in result.stderr.decode() and "Traceback" not in result.stderr.decode()
+
+
+def test_custom_log_format_from_the_command_line(tmp_path):
+    log = tmp_path / "edge.log"
+    log.write_text('198.51.100.1 [28/Nov/2026:10:00:00 +0000] "GET /v2/x HTTP/1.1" 404 0.120 api.example.com\n')
+    fmt = '$remote_addr [$time_local] "$request" $status $request_time $host'
+    s = summary(apisight("analyze", str(log), "--log-format", fmt, "--data", str(tmp_path / "d"), "--json"))
+    assert s["records"] == 1 and s["hosts"] == 1
+
+
+def test_init_writes_a_config_that_analyze_then_validates(tmp_path, logs):
+    data = tmp_path / "d"
+    assert apisight("init", "--data", str(data)).returncode == 0
+    assert apisight("init", "--data", str(data)).returncode == 1  # no silent overwrite
+    (data / "apisight.yaml").write_text("capture: {body_policy: shred}\n")
+    result = apisight("analyze", str(logs), "--data", str(data))
+    assert result.returncode == 1
+    assert "capture.body_policy" in result.stderr.decode()
+
+
+@pytest.mark.parametrize("command", ["analyze", "query", "demo", "init", "formats"])
+def test_every_command_has_help_with_examples_or_purpose(command):
+    result = apisight(command, "--help")
+    assert result.returncode == 0
+    assert len(result.stdout.decode().splitlines()) > 5

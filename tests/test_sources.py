@@ -1,0 +1,68 @@
+import gzip
+import io
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from apisight.errors import InputError
+from apisight.sources import Source, expand, iter_line_batches
+
+
+def collect(data: bytes, chunk: int = 16, max_line: int = 1000):
+    lines, too_long = [], []
+    for batch in iter_line_batches(io.BufferedReader(io.BytesIO(data)), chunk, max_line):
+        lines += list(zip(batch.frame["line_no"], batch.frame["line"], strict=True))
+        too_long += batch.too_long
+    return lines, too_long
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"a\nb\nc\n", [(1, "a"), (2, "b"), (3, "c")]),
+        (b"a\nb\nc", [(1, "a"), (2, "b"), (3, "c")]),  # no final newline
+        (b"a\r\nb\r\n", [(1, "a"), (2, "b")]),  # CRLF
+        (b"a\n\n\nd\n", [(1, "a"), (4, "d")]),  # blank lines skipped but counted
+        (b"x" * 40 + b"\ny\n", [(1, "x" * 40), (2, "y")]),  # line spans several chunks
+        (b"\xff\xfeok\n", [(1, "\ufffd\ufffdok")]),  # invalid UTF-8 never stops a batch
+    ],
+)
+def test_lines_are_numbered_across_chunks(data, expected):
+    assert collect(data)[0] == expected
+
+
+def test_over_long_line_is_reported_and_skipped_without_losing_neighbours():
+    data = b"first\n" + b"z" * 5000 + b"\nthird\n" + b"w" * 3000 + b"\nfifth"
+    lines, too_long = collect(data, chunk=64, max_line=100)
+    assert lines == [(1, "first"), (3, "third"), (5, "fifth")]
+    assert too_long == [2, 4]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(blacklist_characters="\r\n"), max_size=30), max_size=30),
+       st.integers(min_value=1, max_value=50))
+def test_every_non_blank_line_comes_back_once_in_order(lines, chunk):
+    data = "\n".join(lines).encode()
+    got, _ = collect(data, chunk=chunk, max_line=10_000)
+    expected = [(i + 1, s) for i, s in enumerate(lines) if s]
+    assert got == expected
+
+
+def test_gzip_is_read_transparently(tmp_path):
+    path = tmp_path / "access.log.gz"
+    path.write_bytes(gzip.compress(b"one\ntwo\n"))
+    with Source(str(path)).open() as stream:
+        assert stream.read() == b"one\ntwo\n"
+    assert Source(str(path)).head() == b"one\ntwo\n"
+
+
+def test_expand_recurses_directories_and_rejects_missing_paths(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "2.log").write_text("x")
+    (tmp_path / "1.log").write_text("x")
+    (tmp_path / ".hidden").write_text("x")
+    names = [s.name for s in expand([str(tmp_path)])]
+    assert names == [str(tmp_path / "1.log"), str(tmp_path / "a" / "2.log")]
+    with pytest.raises(InputError, match="nope.log"):
+        expand([str(tmp_path / "1.log"), str(tmp_path / "nope.log")])
