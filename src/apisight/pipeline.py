@@ -8,9 +8,11 @@ batches whatever the input size.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,9 @@ from apisight.readers.base import ParseResult, Reader, ReaderOptions
 from apisight.sources import Source, expand
 from apisight.store import Catalog, EventWriter, apply_retention
 from apisight.store.layout import quarantine_dir
+
+#: Batches parsed, normalised and written at once; each runs mostly outside the GIL.
+WORKERS = 2
 
 
 @dataclass
@@ -82,26 +87,34 @@ def analyze(request: RunRequest, on_progress: Callable[[Progress], None] | None 
     results: list[FileResult] = []
     quarantine: list[dict[str, Any]] = []
     batch_no = 0
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="apisight-store") as pool:
-        pending: Future[None] | None = None
-        for source, reader in readers:
-            result = FileResult(source.name, reader.name if reader else "empty")
-            results.append(result)
-            progress.current = source.name
-            if reader is None:
-                continue
-            for parsed in reader.read(source):
-                batch_no += 1
-                _count(parsed, result, progress, quarantine, settings.capture.quarantine_lines)
-                if pending is not None:
-                    pending.result()
-                pending = pool.submit(
-                    _store_batch, normalizer, writer, parsed.records, reader.name, source.name, f"{run_id}-{batch_no}"
-                )
-                if on_progress:
-                    on_progress(progress)
-        if pending is not None:
-            pending.result()
+    in_flight: deque[tuple[Future[ParseResult], FileResult]] = deque()
+
+    def finish_oldest() -> None:
+        future, file_result = in_flight.popleft()
+        _count(future.result(), file_result, progress, quarantine, settings.capture.quarantine_lines)
+        if on_progress:
+            on_progress(progress)
+
+    with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="apisight") as pool:
+        try:
+            for source, reader in readers:
+                result = FileResult(source.name, reader.name if reader else "empty")
+                results.append(result)
+                progress.current = source.name
+                if reader is None:
+                    continue
+                for task in _tasks(reader, source):
+                    batch_no += 1
+                    first_id = f"{run_id}-{batch_no}"
+                    work = partial(_parse_and_store, task, normalizer, writer, reader.name, source.name, first_id)
+                    in_flight.append((pool.submit(work), result))
+                    while len(in_flight) > WORKERS:
+                        finish_oldest()
+            while in_flight:
+                finish_oldest()
+        finally:
+            for future, _ in in_flight:
+                future.cancel()
     removed = apply_retention(request.data_dir, settings.retention.days)
     quarantine_file = _write_quarantine(request.data_dir, run_id, quarantine)
     finished = datetime.now(UTC)
@@ -124,21 +137,39 @@ def _reader_for(source: Source, request: RunRequest) -> Reader | None:
     return registry.detect(source, request.options)
 
 
-def _store_batch(
-    normalizer: Normalizer, writer: EventWriter, records: pl.DataFrame, source: str, file: str, first_id: str
-) -> None:
-    if records.height:
-        writer.write(normalizer(records, source=source, source_file=file, first_id=first_id))
+def _tasks(reader: Reader, source: Source) -> Iterator[Callable[[], ParseResult]]:
+    """Parsing work for ``source``: the reader's own tasks, or its batches as done work."""
+    tasks = getattr(reader, "tasks", None)
+    if tasks is not None:
+        return iter(tasks(source))
+    return (partial(lambda r: r, parsed) for parsed in reader.read(source))
+
+
+def _parse_and_store(
+    task: Callable[[], ParseResult],
+    normalizer: Normalizer,
+    writer: EventWriter,
+    source: str,
+    file: str,
+    first_id: str,
+) -> ParseResult:
+    """One batch's whole journey after reading: parse, normalise, write; runs on a worker."""
+    parsed = task()
+    if parsed.records.height:
+        writer.write(normalizer(parsed.records, source=source, source_file=file, first_id=first_id), first_id)
+    parsed.stored = parsed.records.height
+    parsed.records = parsed.records.head(0)  # counted by height below; free the memory now
+    return parsed
 
 
 def _count(
     parsed: ParseResult, result: FileResult, progress: Progress, quarantine: list[dict[str, Any]], keep: int
 ) -> None:
     n_bad = parsed.malformed.height
-    result.records += parsed.records.height
+    result.records += parsed.stored
     result.malformed += n_bad
     result.bytes += parsed.bytes_read
-    progress.records += parsed.records.height
+    progress.records += parsed.stored
     progress.malformed += n_bad
     progress.bytes_done += parsed.bytes_read
     if n_bad and (len(quarantine) < keep or len(result.first_errors) < 5):

@@ -13,7 +13,16 @@ def split_target(frame: pl.DataFrame) -> pl.DataFrame:
     Values a reader set explicitly win over those parsed from the target; the host falls
     back to the ``Host`` request header. Hosts are lower-cased without default ports.
     """
-    parts = pl.col("target").str.extract_groups(_URL)
+    if frame["target"].str.starts_with("/").all():  # the common case: origin-form targets
+        split = pl.col("target").str.split_exact("?", 1)
+        parts = pl.struct(
+            pl.lit(None, pl.String).alias("scheme"),
+            pl.lit(None, pl.String).alias("authority"),
+            split.struct.field("field_0").alias("path"),
+            split.struct.field("field_1").alias("query"),
+        )
+    else:
+        parts = pl.col("target").str.extract_groups(_URL)
     frame = frame.with_columns(parts.alias("_t"))
     t = pl.col("_t")
     authority = t.struct.field("authority").str.replace(r"^[^@]*@", "")

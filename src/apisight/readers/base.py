@@ -12,13 +12,14 @@ A reader never retries and never drops a bad record silently: each one comes bac
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import ClassVar, Protocol, runtime_checkable
 
 import polars as pl
 
-from apisight.sources import Source, iter_line_batches
+from apisight.sources import LineBatch, Source, iter_line_batches
 
 MALFORMED_SCHEMA = {"line_no": pl.Int64, "reason": pl.String, "excerpt": pl.String}
 EXCERPT_CHARS = 200
@@ -41,6 +42,7 @@ class ParseResult:
     records: pl.DataFrame
     malformed: pl.DataFrame
     bytes_read: int = 0
+    stored: int = 0  # records kept, once the pipeline has stored them
 
 
 @runtime_checkable
@@ -79,21 +81,33 @@ class LineReader:
         raise NotImplementedError
 
     def read(self, source: Source) -> Iterator[ParseResult]:
+        for task in self.tasks(source):
+            yield task()
+
+    def tasks(self, source: Source) -> Iterator[Callable[[], ParseResult]]:
+        """Parsing work, one callable per batch of lines, in input order.
+
+        Reading and splitting happen here, as the iterator advances; the parsing itself
+        is left to whoever calls the task, so a pipeline can run several at once.
+        """
         with source.open() as stream:
             for batch in iter_line_batches(stream, self.options.chunk_bytes, self.options.max_line_bytes):
-                result = self.parse(batch.frame) if batch.frame.height else empty_result()
-                if batch.too_long:
-                    too_long = pl.DataFrame(
-                        {
-                            "line_no": batch.too_long,
-                            "reason": [f"line longer than {self.options.max_line_bytes} bytes"] * len(batch.too_long),
-                            "excerpt": [""] * len(batch.too_long),
-                        },
-                        schema=MALFORMED_SCHEMA,
-                    )
-                    result.malformed = pl.concat([result.malformed, too_long])
-                result.bytes_read = batch.bytes_read
-                yield result
+                yield partial(self._parse_batch, batch)
+
+    def _parse_batch(self, batch: LineBatch) -> ParseResult:
+        result = self.parse(batch.frame) if batch.frame.height else empty_result()
+        if batch.too_long:
+            too_long = pl.DataFrame(
+                {
+                    "line_no": batch.too_long,
+                    "reason": [f"line longer than {self.options.max_line_bytes} bytes"] * len(batch.too_long),
+                    "excerpt": [""] * len(batch.too_long),
+                },
+                schema=MALFORMED_SCHEMA,
+            )
+            result.malformed = pl.concat([result.malformed, too_long])
+        result.bytes_read = batch.bytes_read
+        return result
 
 
 def empty_result() -> ParseResult:
@@ -112,9 +126,16 @@ def rejects(lines: pl.DataFrame, mask: pl.Series | pl.Expr, reason: str | pl.Exp
 
 
 def split_request_line(request: pl.Expr) -> list[pl.Expr]:
-    """Method, target and protocol from an HTTP request line such as ``GET /a?b=1 HTTP/1.1``."""
-    parts = request.str.extract_groups(r"^(?P<method>[A-Za-z]+) (?P<target>\S+)(?: (?P<protocol>\S+))?$")
+    """Method and target from an HTTP request line such as ``GET /a?b=1 HTTP/1.1``.
+
+    A line whose first word is not an HTTP method token (TLS bytes sent to a plain
+    port, scanners' garbage) gives null method and target.
+    """
+    parts = request.str.split_exact(" ", 2)
+    method = parts.struct.field("field_0")
+    target = parts.struct.field("field_1")
+    valid = method.str.contains(r"^[A-Za-z]{1,20}$") & target.is_not_null() & (target != "")
     return [
-        parts.struct.field("method").str.to_uppercase().alias("method"),
-        parts.struct.field("target").alias("target"),
+        pl.when(valid).then(method.str.to_uppercase()).alias("method"),
+        pl.when(valid).then(target).alias("target"),
     ]

@@ -7,7 +7,8 @@ For continuous capture, write HAR lines instead: they stream in bounded memory.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import ClassVar
 
 import orjson
@@ -30,7 +31,7 @@ class HarReader(LineReader):
         text = "\n".join(head)[:4096].lstrip()
         return text.startswith("{") and '"log"' in text and '"startedDateTime"' not in text.split('"log"')[0]
 
-    def read(self, source: Source) -> Iterator[ParseResult]:
+    def tasks(self, source: Source) -> Iterator[Callable[[], ParseResult]]:
         with source.open() as stream:
             data = stream.read()
         try:
@@ -43,7 +44,7 @@ class HarReader(LineReader):
                 {"line_no": [0], "reason": [f"not a HAR document: {e}"], "excerpt": [data[:200].decode("utf-8", "replace")]},
                 schema=MALFORMED_SCHEMA,
             )
-            yield ParseResult(empty_result().records, problem, len(data))
+            yield lambda: ParseResult(empty_result().records, problem, len(data))
             return
         entry_reader = HarlReader(self.options)
         for start in range(0, len(entries), ENTRIES_PER_BATCH):
@@ -55,6 +56,10 @@ class HarReader(LineReader):
                 },
                 schema={"line_no": pl.Int64, "line": pl.String},
             )
-            result = entry_reader.parse(lines)
-            result.bytes_read = len(data) if start == 0 else 0
-            yield result
+            yield partial(_parse_entries, entry_reader, lines, len(data) if start == 0 else 0)
+
+
+def _parse_entries(reader: HarlReader, lines: pl.DataFrame, bytes_read: int) -> ParseResult:
+    result = reader.parse(lines)
+    result.bytes_read = bytes_read
+    return result

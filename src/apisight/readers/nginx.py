@@ -24,11 +24,11 @@ COMBINED = (
     '"$http_referer" "$http_user_agent"'
 )
 #: combined, common, and combined followed by extra fields (nginx's ``main`` adds XFF).
+#: Not anchored at the end, so formats that append fields to combined still parse.
 DEFAULT_PATTERN = (
     r'^(?P<remote_addr>\S+) \S+ (?P<remote_user>\S+) \[(?P<time_local>[^\]]+)\] "(?P<request>[^"]*)" '
     r"(?P<status>\d{3}) (?P<body_bytes_sent>\d+|-)"
     r'(?: "(?P<http_referer>[^"]*)" "(?P<http_user_agent>[^"]*)"(?: "(?P<http_x_forwarded_for>[^"]*)")?)?'
-    r"(?: .*)?$"
 )
 
 _VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")

@@ -9,6 +9,7 @@ it counts in event time, so analysing last year's logs keeps them.
 from __future__ import annotations
 
 import shutil
+import threading
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -27,10 +28,13 @@ class EventWriter:
         self.root = events_dir(data_dir)
         self.run_id = run_id
         self.files: list[Path] = []
-        self._seq = 0
+        self._lock = threading.Lock()
 
-    def write(self, events: pl.DataFrame) -> None:
-        """Append a batch, split by event date."""
+    def write(self, events: pl.DataFrame, batch_id: str) -> None:
+        """Append a batch, split by event date; ``batch_id`` makes its file names unique.
+
+        Safe to call from several threads at once.
+        """
         if events.height == 0:
             return
         day = pl.col("ts").dt.date()
@@ -39,14 +43,14 @@ class EventWriter:
         ).items():
             name = "undated" if partition_day is None else partition_day.isoformat()
             folder = self.root / f"{PARTITION}{name}"
-            path = folder / f"part-{self.run_id}-{self._seq:05d}.parquet"
-            self._seq += 1
+            path = folder / f"part-{batch_id}.parquet"
             try:
                 folder.mkdir(parents=True, exist_ok=True)
                 part.write_parquet(path, compression="zstd", compression_level=1, statistics=True)
             except OSError as e:
                 raise StoreError(f"cannot write {path}: {e}") from e
-            self.files.append(path)
+            with self._lock:
+                self.files.append(path)
 
 
 def partitions(data_dir: Path) -> dict[date, Path]:

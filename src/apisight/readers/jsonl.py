@@ -1,0 +1,334 @@
+"""Generic JSON lines: any one-object-per-line request log, mapped by JSONPath.
+
+``ReaderOptions.field_map`` maps canonical fields (the keys of
+:data:`apisight.events.RAW_COLUMNS`) to JSONPaths, e.g. ``{"ts": "$.time",
+"method": "$.req.method"}``. Fields the map leaves out are guessed from common key
+names (``timestamp``, ``method``, ``url``, ``status``, ``remote_addr``, pino's
+``req``/``res``, ...): the guesses are resolved once per batch from a sample of lines,
+so each line is then read by one ``json_path_match`` per field, in Rust.
+
+This module also holds the field conversions the other JSON readers share
+(timestamps in any common shape, durations with units, peer addresses, header maps).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import orjson
+import polars as pl
+
+from apisight.errors import ConfigError
+from apisight.events import RAW_COLUMNS, TIMESTAMP
+from apisight.readers.base import LineReader, ParseResult, ReaderOptions, rejects
+from apisight.readers.jsonlines import decode_json_lines
+
+FIELDS = [name for name in RAW_COLUMNS if name != "line_no"]
+
+#: Guessed locations of each field, most specific first. A tuple is a nested key path.
+# fmt: off
+GUESSES: dict[str, list[tuple[str, ...]]] = {
+    "ts": [("@timestamp",), ("timestamp",), ("time",), ("ts",), ("time_iso8601",), ("time_local",),
+           ("datetime",), ("date",), ("start_time",), ("startTime",), ("started_at",), ("requestTimeEpoch",), ("requestTime",)],
+    "method": [("method",), ("request_method",), ("http_method",), ("httpMethod",), ("verb",),
+               ("req", "method"), ("request", "method"), ("http", "method"), ("http", "request", "method")],
+    "target": [("request_uri",), ("uri",), ("url",), ("path",), ("request_path",), ("requestUri",),
+               ("req", "url"), ("req", "path"), ("request", "url"), ("request", "uri"), ("request", "path"),
+               ("http", "url"), ("url", "original")],
+    "query": [("query_string",), ("querystring",), ("args",), ("query",)],
+    "status": [("status",), ("status_code",), ("statusCode",), ("response_code",), ("http_status",),
+               ("res", "statusCode"), ("res", "status"), ("response", "status"), ("response", "status_code"),
+               ("http", "status_code"), ("http", "response", "status_code")],
+    "latency_ms": [("latency_ms",), ("duration_ms",), ("elapsed_ms",), ("response_time_ms",),
+                   ("request_time_ms",), ("responseTime",), ("response_time",), ("duration",), ("latency",),
+                   ("took",), ("request_time",), ("upstream_response_time",)],
+    "host": [("host",), ("http_host",), ("authority",), ("vhost",), ("server_name",), ("domain",)],
+    "scheme": [("scheme",)],
+    "peer_ip": [("remote_addr",), ("client_ip",), ("clientip",), ("remote_ip",), ("ip",),
+                ("src_ip",), ("source_ip",), ("remoteAddress",), ("sourceIp",), ("req", "remoteAddress"),
+                ("client", "ip")],
+    "forwarded_for": [("http_x_forwarded_for",), ("x_forwarded_for",), ("forwarded_for",), ("xff",)],
+    "user_agent": [("http_user_agent",), ("user_agent",), ("userAgent",), ("agent",), ("ua",)],
+    "referer": [("http_referer",), ("referer",), ("referrer",), ("http_referrer",)],
+    "request_id": [("request_id",), ("requestId",), ("req_id",), ("x_request_id",), ("trace_id",),
+                   ("traceId",), ("req", "id")],
+    "request_bytes": [("request_length",), ("bytes_received",), ("request_size",), ("bytes_in",)],
+    "response_bytes": [("body_bytes_sent",), ("bytes_sent",), ("response_size",), ("responseLength",),
+                       ("bytes_out",), ("bytes",), ("size",)],
+    "remote_user": [("remote_user",)],
+    "principal": [("principal",), ("user_id",), ("userId",)],
+    "request_content_type": [("content_type",), ("request_content_type",)],
+    "response_content_type": [("sent_http_content_type",), ("response_content_type",)],
+    "request_headers": [("request_headers",), ("req", "headers"), ("request", "headers")],
+    "response_headers": [("response_headers",), ("res", "headers"), ("response", "headers")],
+    "request_body": [("request_body",)],
+    "response_body": [("response_body",)],
+}
+# fmt: on
+#: Durations logged in seconds by convention (nginx); every other guess is milliseconds.
+SECONDS_KEYS = {"request_time", "upstream_response_time"}
+#: How many lines of a batch are looked at to resolve the guesses.
+SAMPLE_LINES = 64
+
+_REQUEST_LINE = r"^(?P<method>[A-Za-z]+) (?P<target>\S+)(?: HTTP/[\d.]+)?$"
+_DURATION = r"^\s*(?P<n>[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(?P<unit>ns|us|µs|μs|ms|s)?\s*$"
+_UNIT_MS = {"ns": 1e-6, "us": 1e-3, "µs": 1e-3, "μs": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+class JsonlReader(LineReader):
+    """JSON lines with a user field mapping, or common key names guessed."""
+
+    name: ClassVar[str] = "jsonl"
+    description: ClassVar[str] = (
+        "generic JSON lines (field_map: canonical field -> JSONPath, or guessed keys)"
+    )
+
+    def __init__(self, options: ReaderOptions | None = None) -> None:
+        super().__init__(options)
+        self.field_map = validate_field_map(self.options.field_map)
+
+    def sniff(self, head: list[str]) -> bool:
+        objects = [o for o in (_load(line) for line in head) if isinstance(o, dict)]
+        if not objects or len(objects) * 2 < len(head):
+            return False
+        if self.field_map:
+            return True
+        plan = self._resolve(objects)
+        return "ts" in plan and "status" in plan and bool({"method", "target", "_request"} & set(plan))
+
+    def parse(self, lines: pl.DataFrame) -> ParseResult:
+        probe, malformed = decode_json_lines(lines, pl.Struct({"__apisight_probe__": pl.String}))
+        good = kept_lines(lines, probe)
+        sample = [_load(line) for line in good["line"].head(SAMPLE_LINES)]
+        plan = self._resolve([o for o in sample if isinstance(o, dict)])
+        frame = good.select(
+            "line_no", *[_extract(field, sources).alias(field) for field, sources in plan.items()]
+        )
+        frame = frame.with_columns(_columns(plan))
+        if "ts" not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype=TIMESTAMP).alias("ts"))
+
+        ts_raw = pl.col("_ts_raw") if "ts" in plan else pl.lit(None, dtype=pl.String)
+        status_raw = pl.col("status") if "status" in plan else pl.lit(None, dtype=pl.String)
+        request_fields = [c for c in ("method", "target", "path", "status") if c in frame.columns]
+        checks = frame.select(
+            ts_raw.is_null().alias("no_ts"),
+            (ts_raw.is_not_null() & pl.col("ts").is_null()).alias("bad_ts"),
+            (status_raw.is_not_null() & ~status_raw.str.contains(r"^\d{1,3}$")).alias("bad_status"),
+            pl.all_horizontal([pl.col(c).is_null() for c in request_fields] or [pl.lit(True)]).alias(
+                "no_request"
+            ),
+        )
+        no_request = checks["no_request"]
+        no_ts = checks["no_ts"] & ~no_request
+        bad_ts = checks["bad_ts"] & ~no_request
+        bad_status = checks["bad_status"] & ~no_request & ~no_ts & ~bad_ts
+        keep = ~(no_request | no_ts | bad_ts | bad_status)
+        ts_where = " or ".join(path for path, _ in plan["ts"]) if "ts" in plan else "no timestamp key found"
+        malformed = pl.concat(
+            [
+                malformed,
+                rejects(good, no_request, "no request fields (method, path/url or status) found"),
+                rejects(good, no_ts, f"missing timestamp ({ts_where})"),
+                rejects(good, bad_ts, "bad timestamp"),
+                rejects(good, bad_status, "bad status"),
+            ]
+        ).sort("line_no")
+        columns = [c for c in frame.columns if c in RAW_COLUMNS and c != "line_no"]
+        records = frame.filter(keep).select(
+            "line_no", *[pl.col(c).cast(RAW_COLUMNS[c], strict=False) for c in columns]
+        )
+        return ParseResult(records, malformed)
+
+    def _resolve(self, sample: list[dict[str, Any]]) -> dict[str, list[tuple[str, str]]]:
+        """Where each field comes from: ``[(JSONPath, unit)]``, first non-null wins.
+
+        The user's path when the map names the field, else every guess present in
+        ``sample`` (in guess order), so a batch mixing shapes still finds its fields.
+        """
+        plan: dict[str, list[tuple[str, str]]] = {}
+        for field, candidates in GUESSES.items():
+            if field in self.field_map:
+                continue
+            wanted = dict if field in ("request_headers", "response_headers") else (str, int, float)
+            found = [
+                (_path(keys), "s" if keys[-1] in SECONDS_KEYS else "ms")
+                for keys in candidates
+                if any(isinstance(_lookup(obj, keys), wanted) for obj in sample)
+            ]
+            if found:
+                plan[field] = found
+        if "method" not in self.field_map and any(
+            isinstance(_lookup(obj, ("request",)), str) for obj in sample
+        ):
+            plan["_request"] = [(_path(("request",)), "ms")]  # an nginx-style "GET /p HTTP/1.1"
+        plan.update({field: [(path, "ms")] for field, path in self.field_map.items()})
+        return plan
+
+
+def validate_field_map(field_map: Mapping[str, str]) -> dict[str, str]:
+    """The field map, checked: known canonical fields, JSONPaths starting with ``$``."""
+    unknown = sorted(set(field_map) - set(FIELDS))
+    if unknown:
+        raise ConfigError(
+            f"field_map: unknown field(s) {', '.join(unknown)}; valid fields: {', '.join(FIELDS)}"
+        )
+    for field, path in field_map.items():
+        if not isinstance(path, str) or not path.startswith("$"):
+            raise ConfigError(f"field_map.{field}: expected a JSONPath starting with '$', got {path!r}")
+    return dict(field_map)
+
+
+# --- conversions shared by the JSON readers -------------------------------------------------
+
+
+def parse_timestamp(value: pl.Expr) -> pl.Expr:
+    """A UTC timestamp from ISO 8601 (any offset, optional fraction, ``T`` or space),
+    nginx ``10/Oct/2000:13:55:36 -0700``, RFC 1123, or epoch s / ms / µs / ns numbers.
+    Unparseable values become null."""
+    s = value.cast(pl.String).str.strip_chars()
+    iso = s.str.replace(r"^(\d{4}-\d\d-\d\d) (\d)", "${1}T${2}")
+    number = s.cast(pl.Float64, strict=False)
+    epoch_us = (
+        pl.when(number >= 1e17)
+        .then(number / 1000)
+        .when(number >= 1e14)
+        .then(number)
+        .when(number >= 1e11)
+        .then(number * 1000)
+        .otherwise(number * 1e6)
+    )
+    from_epoch = pl.from_epoch(epoch_us.cast(pl.Int64, strict=False), "us").dt.replace_time_zone("UTC")
+    parsed = pl.coalesce(
+        iso.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%#z", time_unit="us", time_zone="UTC", strict=False),
+        iso.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", time_unit="us", time_zone="UTC", strict=False),
+        s.str.to_datetime("%d/%b/%Y:%H:%M:%S %z", time_unit="us", time_zone="UTC", strict=False),
+        s.str.to_datetime("%a, %d %b %Y %H:%M:%S GMT", time_unit="us", time_zone="UTC", strict=False),
+    )
+    is_number = s.str.contains(r"^\d+(?:\.\d+)?$")
+    return pl.when(is_number).then(from_epoch).otherwise(parsed).cast(TIMESTAMP)
+
+
+def duration_ms(value: pl.Expr, default_unit: str = "ms") -> pl.Expr:
+    """Milliseconds from a number (in ``default_unit``) or a string such as ``"12ms"``/``"0.5s"``."""
+    parts = value.cast(pl.String).str.extract_groups(_DURATION)
+    number = parts.struct.field("n").cast(pl.Float64, strict=False)
+    unit = parts.struct.field("unit").fill_null(default_unit)
+    factor = unit.replace_strict(_UNIT_MS, default=None, return_dtype=pl.Float64)
+    return number * factor
+
+
+def peer_address(value: pl.Expr) -> pl.Expr:
+    """An IP without its port: ``1.2.3.4:5`` -> ``1.2.3.4``, ``[::1]:5`` -> ``::1``; ``-`` -> null."""
+    s = value.cast(pl.String).str.strip_chars()
+    s = s.str.replace(r"^\[([^\]]*)\](?::\d+)?$", "${1}").str.replace(
+        r"^(\d{1,3}(?:\.\d{1,3}){3}):\d+$", "${1}"
+    )
+    return pl.when(s.is_in(["-", ""])).then(None).otherwise(s)
+
+
+def flat_header_objects(headers: pl.Series) -> pl.Series:
+    """JSON header maps as ``{lower-case name: "string"}``.
+
+    Most values are already so (compact JSON of string values): they pass untouched.
+    The rare ones with repeated headers (arrays), non-string values or upper-case names
+    are rewritten one by one, so the normaliser's key lookups and secret stripping
+    always see flat string values.
+    """
+    suspect = headers.str.contains(r'[\[{,]"[^"]*[A-Z][^"]*":|":\[|":[-0-9tfn{]') & headers.str.starts_with(
+        "{"
+    )
+    if not suspect.any():
+        return headers
+    fixed = {
+        value: _flatten_headers(value) for value in headers.filter(suspect).unique() if value is not None
+    }
+    return headers.replace_strict(fixed, default=headers, return_dtype=pl.String)
+
+
+def _flatten_headers(text: str) -> str | None:
+    obj = _load(text)
+    if not isinstance(obj, dict):
+        return None
+    flat: dict[str, str] = {}
+    for name, value in obj.items():
+        if value is None:
+            continue
+        if isinstance(value, list):
+            value = ", ".join(v if isinstance(v, str) else orjson.dumps(v).decode() for v in value)
+        elif not isinstance(value, str):
+            value = orjson.dumps(value).decode()
+        key = str(name).lower()
+        flat[key] = f"{flat[key]}, {value}" if key in flat else value
+    return orjson.dumps(flat).decode()
+
+
+def kept_lines(lines: pl.DataFrame, decoded: pl.DataFrame) -> pl.DataFrame:
+    """The rows of ``lines`` that ``decode_json_lines`` decoded, in the same order."""
+    return lines.filter(pl.col("line_no").is_in(decoded["line_no"].implode()))
+
+
+def null_dash(value: pl.Expr) -> pl.Expr:
+    """``value`` with the log conventions for "absent" (``-``, empty) turned into null."""
+    return pl.when(value.is_in(["-", ""])).then(None).otherwise(value)
+
+
+# --- internals ----------------------------------------------------------------------------
+
+
+def _extract(field: str, sources: list[tuple[str, str]]) -> pl.Expr:
+    """The first of ``sources`` present in each line, ``-``/empty counting as absent."""
+    if field == "latency_ms":
+        values = [duration_ms(null_dash(_match(path)), unit) for path, unit in sources]
+    else:
+        values = [null_dash(_match(path)) for path, _ in sources]
+    return pl.coalesce(values) if len(values) > 1 else values[0]
+
+
+def _columns(plan: dict[str, list[tuple[str, str]]]) -> list[pl.Expr]:
+    out: list[pl.Expr] = []
+    if "ts" in plan:
+        out += [pl.col("ts").alias("_ts_raw"), parse_timestamp(pl.col("ts")).alias("ts")]
+    method = pl.col("method") if "method" in plan else pl.lit(None, dtype=pl.String)
+    target = pl.col("target") if "target" in plan else pl.lit(None, dtype=pl.String)
+    if "_request" in plan:
+        request = pl.col("_request").str.extract_groups(_REQUEST_LINE)
+        method = pl.coalesce(method, request.struct.field("method"))
+        target = pl.coalesce(target, request.struct.field("target"))
+    if "method" in plan or "_request" in plan:
+        out += [method.str.to_uppercase().alias("method"), target.alias("target")]
+    if "peer_ip" in plan:
+        out.append(peer_address(pl.col("peer_ip")).alias("peer_ip"))
+    for field in ("request_headers", "response_headers"):
+        if field in plan:
+            col = pl.col(field)
+            out.append(
+                pl.when(col.str.starts_with("{"))
+                .then(col.map_batches(flat_header_objects, return_dtype=pl.String))
+                .alias(field)
+            )
+    return out
+
+
+def _match(path: str) -> pl.Expr:
+    return pl.col("line").str.json_path_match(path)
+
+
+def _path(keys: tuple[str, ...]) -> str:
+    return "$" + "".join("['" + k.replace("\\", "\\\\").replace("'", "\\'") + "']" for k in keys)
+
+
+def _lookup(obj: Any, keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(key)
+    return obj
+
+
+def _load(text: str) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None

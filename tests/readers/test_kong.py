@@ -1,0 +1,228 @@
+"""Kong logging-plugin JSON entries: the documented examples, repeated headers, bad lines."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from apisight.readers import jsonlines
+from apisight.readers.kong import KongReader
+
+from .helpers import lines_frame
+
+SAMPLES = Path(__file__).parent / "samples" / "kong"
+DOC_LINES = (SAMPLES / "kong-docs-examples.jsonl").read_text().splitlines()
+KONG_22, KONG_38 = (json.loads(line) for line in DOC_LINES)
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def entry(base: dict, **changes: object) -> str:
+    """``base`` with top-level keys replaced (``None`` removes one), as one JSON line."""
+    changed = {**base, **changes}
+    return json.dumps({k: v for k, v in changed.items() if v is not None})
+
+
+def only_record(line: str) -> dict:
+    result = KongReader().parse(lines_frame([line]))
+    assert result.malformed.height == 0, result.malformed.to_dicts()
+    assert result.records.height == 1
+    return result.records.row(0, named=True)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (
+            DOC_LINES[0],
+            {
+                "ts": utc(2021, 2, 25, 5, 57, 48, 342000),
+                "method": "GET",
+                "target": "http://localhost:8000/log",
+                "status": 200,
+                "latency_ms": 515.0,
+                "request_bytes": 138,
+                "response_bytes": 827,
+                "peer_ip": "192.168.144.1",
+                "user_agent": "HTTPie/2.4.0",
+                "principal": "foo",
+                "request_id": None,
+                "response_content_type": "application/json",
+            },
+        ),
+        (
+            DOC_LINES[1],
+            {
+                "ts": utc(2024, 9, 19, 22, 10, 39, 538000),
+                "method": "POST",
+                "target": "http://localhost:8000/example-route",
+                "status": 200,
+                "latency_ms": 173.0,
+                "request_bytes": 139,
+                "response_bytes": 9982,
+                "peer_ip": "192.168.65.1",
+                "user_agent": "HTTPie/3.2.3",
+                "principal": None,
+                "request_id": "2f6946328ffc4946b8c9120704a4a155",
+                "response_content_type": "text/html; charset=utf-8",
+            },
+        ),
+    ],
+    ids=["kong-2.2.1", "kong-3.8"],
+)
+def test_documented_examples(line: str, expected: dict) -> None:
+    record = only_record(line)
+    assert {k: record[k] for k in expected} == expected
+    headers = json.loads(record["request_headers"])
+    assert headers["host"] == "localhost:8000"
+
+
+def test_request_headers_keep_everything_kong_logged() -> None:
+    record = only_record(DOC_LINES[0])
+    assert json.loads(record["request_headers"]) == KONG_22["request"]["headers"]
+    assert json.loads(record["response_headers"])["x-kong-upstream-latency"] == "457"
+
+
+def test_repeated_headers_are_flattened_without_the_slow_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_slow_path(*args: object) -> None:
+        raise AssertionError("decoded line by line")
+
+    monkeypatch.setattr(jsonlines, "_decode_each", no_slow_path)
+    request = {
+        **KONG_22["request"],
+        "url": "https://api.bank.example:443/v1/accounts/42/transactions?limit=10",
+        "headers": {
+            "host": "api.bank.example",
+            "Authorization": ["Bearer aaa", "Bearer bbb"],
+            "x-forwarded-for": ["203.0.113.7", "10.0.0.2"],
+            "x-api-version": 2,
+        },
+    }
+    lines = [DOC_LINES[0], entry(KONG_22, request=request), DOC_LINES[1]]
+    result = KongReader().parse(lines_frame(lines))
+    assert result.malformed.height == 0
+    record = result.records.row(1, named=True)
+    assert json.loads(record["request_headers"]) == {
+        "host": "api.bank.example",
+        "authorization": "Bearer aaa, Bearer bbb",
+        "x-forwarded-for": "203.0.113.7, 10.0.0.2",
+        "x-api-version": "2",
+    }
+    assert record["forwarded_for"] == "203.0.113.7, 10.0.0.2"
+    assert record["target"] == "https://api.bank.example:443/v1/accounts/42/transactions?limit=10"
+
+
+def test_principal_falls_back_to_custom_id_and_body_is_taken_when_logged() -> None:
+    request = {**KONG_38["request"], "body": {"iban": "DE89370400440532013000"}}
+    line = entry(KONG_38, consumer={"id": "c1", "custom_id": "partner-17"}, request=request)
+    record = only_record(line)
+    assert record["principal"] == "partner-17"
+    assert json.loads(record["request_body"]) == {"iban": "DE89370400440532013000"}
+
+
+def test_uri_is_the_target_when_url_is_missing() -> None:
+    request = {k: v for k, v in KONG_22["request"].items() if k != "url"} | {"uri": "/log?page=2"}
+    assert only_record(entry(KONG_22, request=request))["target"] == "/log?page=2"
+
+
+def test_bad_lines_are_reported_and_good_ones_kept() -> None:
+    lines = [
+        DOC_LINES[0],
+        DOC_LINES[1][: len(DOC_LINES[1]) // 2],  # truncated
+        "[" + DOC_LINES[0] + "]",  # a batch array (http-log with max_batch_size > 1)
+        entry(KONG_22, started_at="yesterday"),
+        entry(KONG_22, response={**KONG_22["response"], "status": "two hundred"}),
+        entry(KONG_22, request=None, response=None),
+        "\x1f\x8b\x08\x00 binary",
+        DOC_LINES[1],
+    ]
+    result = KongReader().parse(lines_frame(lines))
+    assert result.records["line_no"].to_list() == [1, 8]
+    reasons = dict(result.malformed.select("line_no", "reason").iter_rows())
+    assert reasons.keys() == {2, 3, 4, 5, 6, 7}
+    assert reasons[2].startswith("invalid JSON") and reasons[7].startswith("invalid JSON")
+    assert reasons[3] == "expected a JSON object, got list"
+    assert reasons[4] == "bad timestamp (started_at)"
+    assert reasons[5] == "bad status"
+    assert reasons[6].startswith("not a Kong request entry")
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (DOC_LINES, True),
+        (
+            [
+                '{"start_time":"2020-11-25T21:26:18.409Z","method":"GET","path":"/","response_code":200,"duration":4}'
+            ],
+            False,
+        ),
+        (
+            [
+                '{"time": "2021-01-01T00:00:00Z", "method": "GET", "path": "/", "status": 200, "latency_ms": 3}'
+            ],
+            False,
+        ),
+        (
+            [
+                '[2016-04-15T20:17:00.310Z] "POST /api/v1/locations HTTP/2" 204 - 154 0 226 100 "-" "-" "-" "-" "-"'
+            ],
+            False,
+        ),
+    ],
+    ids=["kong", "envoy-json", "generic-json", "envoy-text"],
+)
+def test_sniff(head: list[str], expected: bool) -> None:
+    assert KongReader().sniff(head) is expected
+
+
+TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
+
+
+@st.composite
+def mutated(draw: st.DrawFn, samples: list[str]) -> str:
+    """A real line truncated, or with a few characters inserted or overwritten."""
+    line = draw(st.sampled_from(samples))
+    cut = draw(st.integers(0, len(line)))
+    noise = draw(st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=3))
+    kind = draw(st.sampled_from(["truncate", "insert", "replace"]))
+    if kind == "truncate":
+        return line[:cut]
+    if kind == "insert":
+        return line[:cut] + noise + line[cut:]
+    return line[:cut] + noise + line[cut + len(noise) :]
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@st.composite
+def odd_types(draw: st.DrawFn) -> str:
+    """A documented entry with one field replaced by an arbitrary JSON value."""
+    base = draw(st.sampled_from([KONG_22, KONG_38]))
+    key = draw(st.sampled_from(["started_at", "client_ip", "request", "response", "latencies", "consumer"]))
+    return json.dumps({**base, key: draw(JSON_VALUES)})
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.one_of(TEXT, st.sampled_from(DOC_LINES), mutated(DOC_LINES), odd_types()), min_size=1, max_size=10
+    )
+)
+def test_every_line_lands_in_exactly_one_place(lines: list[str]) -> None:
+    result = KongReader().parse(lines_frame(lines))
+    seen = result.records["line_no"].to_list() + result.malformed["line_no"].to_list()
+    assert sorted(seen) == list(range(1, len(lines) + 1))
+    assert result.records["ts"].null_count() == 0
