@@ -145,6 +145,9 @@ def demo_cmd(
     per_file = {
         str(f.path): (f.format, ReaderOptions(log_format=f.log_format)) for f in manifest.files
     }
+    root.mkdir(parents=True)
+    if manifest.config is not None:
+        shutil.copy(manifest.config, root / CONFIG_NAME)  # later commands on this data use it too
     settings = load_settings(None, root)
     request = RunRequest([str(f.path) for f in manifest.files], root, settings, per_file_options=per_file)
     summary = _run_with_progress(request, quiet=as_json)

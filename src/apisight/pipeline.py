@@ -1,8 +1,9 @@
 """The run: sources -> readers -> normalise -> store, in bounded micro-batches.
 
-Parsing one batch overlaps with normalising and writing the previous one (Polars and
-Parquet release the GIL), so both cores work while memory stays bounded to a few
-batches whatever the input size.
+The reading process cuts inputs into chunks of whole lines; each chunk becomes a
+:class:`~apisight.batches.BatchJob` (parse, normalise, write) run by the
+:class:`~apisight.executor.BatchRunner`. At most a few batches are in flight, so memory
+stays bounded whatever the input size, and results are accounted in input order.
 """
 
 from __future__ import annotations
@@ -10,29 +11,30 @@ from __future__ import annotations
 import secrets
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
-from functools import partial
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import orjson
 import polars as pl
 
+from apisight.batches import BatchJob, BatchOutcome
 from apisight.config import Settings
 from apisight.errors import InputError
-from apisight.fingerprints import Fingerprinter, load_key
-from apisight.normalize import Normalizer
+from apisight.executor import WORKER_THRESHOLD_BYTES, BatchRunner
+from apisight.fingerprints import load_key
 from apisight.normalize.redact import redact_text
 from apisight.readers import registry
 from apisight.readers.base import ParseResult, Reader, ReaderOptions
 from apisight.sources import Source, expand
-from apisight.store import Catalog, EventWriter, apply_retention
+from apisight.store import Catalog, apply_retention
 from apisight.store.layout import quarantine_dir
 
-#: Batches parsed, normalised and written at once; each runs mostly outside the GIL.
-WORKERS = 2
+#: Batches submitted but not yet accounted for; bounds memory whatever the input size.
+MAX_IN_FLIGHT = 3
 
 
 @dataclass
@@ -79,47 +81,45 @@ def analyze(request: RunRequest, on_progress: Callable[[Progress], None] | None 
     started = datetime.now(UTC)
     run_id = new_run_id()
     settings = request.settings
-    fingerprint = Fingerprinter(load_key(request.data_dir, settings.fingerprint.key_file))
-    normalizer = Normalizer(settings, fingerprint)
-    writer = EventWriter(request.data_dir, run_id)
+    key = load_key(request.data_dir, settings.fingerprint.key_file)
     sizes = [s.size() for s, _ in readers]
     progress = Progress(None if None in sizes else sum(s or 0 for s in sizes))
     results: list[FileResult] = []
     quarantine: list[dict[str, Any]] = []
-    batch_no = 0
-    in_flight: deque[tuple[Future[ParseResult], FileResult]] = deque()
+    written: list[Path] = []
+    in_flight: deque[tuple[Future[BatchOutcome], FileResult]] = deque()
 
     def finish_oldest() -> None:
         future, file_result = in_flight.popleft()
-        _count(future.result(), file_result, progress, quarantine, settings.capture.quarantine_lines)
+        outcome = runner.outcome(future)
+        written.extend(outcome.files)
+        _count(outcome, file_result, progress, quarantine, settings.capture.quarantine_lines)
         if on_progress:
             on_progress(progress)
 
-    with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="apisight") as pool:
-        try:
-            for source, reader in readers:
-                result = FileResult(source.name, reader.name if reader else "empty")
-                results.append(result)
-                progress.current = source.name
-                if reader is None:
-                    continue
-                for task in _tasks(reader, source):
-                    batch_no += 1
-                    first_id = f"{run_id}-{batch_no}"
-                    work = partial(_parse_and_store, task, normalizer, writer, reader.name, source.name, first_id)
-                    in_flight.append((pool.submit(work), result))
-                    while len(in_flight) > WORKERS:
-                        finish_oldest()
-            while in_flight:
-                finish_oldest()
-        finally:
-            for future, _ in in_flight:
-                future.cancel()
+    batch_no = 0
+    big = progress.total_bytes is not None and progress.total_bytes >= WORKER_THRESHOLD_BYTES
+    with BatchRunner(use_worker=big) as runner:
+        for source, reader in readers:
+            result = FileResult(source.name, reader.name if reader else "empty")
+            results.append(result)
+            progress.current = source.name
+            if reader is None:
+                continue
+            for task in _tasks(reader, source):
+                batch_no += 1
+                job = BatchJob(task, reader.name, source.name, f"{run_id}-{batch_no}", str(request.data_dir),
+                               settings.model_dump_json(), key)
+                in_flight.append((runner.submit(job), result))
+                while in_flight and (in_flight[0][0].done() or len(in_flight) > MAX_IN_FLIGHT):
+                    finish_oldest()
+        while in_flight:
+            finish_oldest()
     removed = apply_retention(request.data_dir, settings.retention.days)
     quarantine_file = _write_quarantine(request.data_dir, run_id, quarantine)
     finished = datetime.now(UTC)
     with Catalog(request.data_dir) as catalog:
-        overview = catalog.run_overview([p for p in writer.files if p.exists()])
+        overview = catalog.run_overview([p for p in written if p.exists()])
         summary = _summary(run_id, request, results, progress, overview, removed, quarantine_file, started, finished)
         catalog.record_run(run_id, started, finished, summary, [r.__dict__ for r in results])
     return summary
@@ -142,28 +142,15 @@ def _tasks(reader: Reader, source: Source) -> Iterator[Callable[[], ParseResult]
     tasks = getattr(reader, "tasks", None)
     if tasks is not None:
         return iter(tasks(source))
-    return (partial(lambda r: r, parsed) for parsed in reader.read(source))
+    return (partial(_already_parsed, parsed) for parsed in reader.read(source))
 
 
-def _parse_and_store(
-    task: Callable[[], ParseResult],
-    normalizer: Normalizer,
-    writer: EventWriter,
-    source: str,
-    file: str,
-    first_id: str,
-) -> ParseResult:
-    """One batch's whole journey after reading: parse, normalise, write; runs on a worker."""
-    parsed = task()
-    if parsed.records.height:
-        writer.write(normalizer(parsed.records, source=source, source_file=file, first_id=first_id), first_id)
-    parsed.stored = parsed.records.height
-    parsed.records = parsed.records.head(0)  # counted by height below; free the memory now
+def _already_parsed(parsed: ParseResult) -> ParseResult:
     return parsed
 
 
 def _count(
-    parsed: ParseResult, result: FileResult, progress: Progress, quarantine: list[dict[str, Any]], keep: int
+    parsed: BatchOutcome, result: FileResult, progress: Progress, quarantine: list[dict[str, Any]], keep: int
 ) -> None:
     n_bad = parsed.malformed.height
     result.records += parsed.stored

@@ -97,26 +97,46 @@ def expand(paths: list[str]) -> list[Source]:
 
 
 @dataclass
+class LineChunk:
+    """Complete lines of raw bytes from one source, not yet decoded.
+
+    Cutting a stream into chunks is cheap (find the last newline, count newlines) and
+    happens where the input is read; decoding and splitting happen where the chunk is
+    parsed, which may be another process.
+    """
+
+    data: bytes  # whole lines, ending with a newline (or empty)
+    first_line: int  # number of the first line in ``data``
+    too_long: list[int]  # line numbers skipped for exceeding the line limit
+    bytes_read: int  # raw bytes consumed from the stream for this chunk
+
+    def lines(self, max_line_bytes: int) -> tuple[pl.DataFrame, list[int]]:
+        """The chunk as a frame of (``line_no``, ``line``) and the over-long line numbers."""
+        frame, long_lines = _split_lines(self.data, self.first_line, max_line_bytes)
+        return frame, self.too_long + long_lines
+
+
+@dataclass
 class LineBatch:
-    """A batch of lines from one source: ``frame`` has columns ``line_no``, ``line``."""
+    """A decoded batch of lines: ``frame`` has columns ``line_no``, ``line``."""
 
     frame: pl.DataFrame
-    too_long: list[int]  # line numbers skipped for exceeding the line limit
-    bytes_read: int  # raw bytes consumed from the stream for this batch
+    too_long: list[int]
+    bytes_read: int
 
 
 LINE_SCHEMA = {"line_no": pl.Int64, "line": pl.String}
 
 
-def iter_line_batches(
+def iter_line_chunks(
     stream: BinaryIO,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
-) -> Iterator[LineBatch]:
-    """Split a byte stream into batches of complete lines, numbering them from 1.
+) -> Iterator[LineChunk]:
+    """Cut a byte stream into chunks of complete lines, numbering lines from 1.
 
-    Invalid UTF-8 is decoded with replacement characters so one bad byte never takes
-    a whole batch with it; blank lines are skipped but still counted in numbering.
+    A line longer than ``max_line_bytes`` is skipped (its number reported) without ever
+    being held whole in memory.
     """
     carry = b""
     next_line = 1
@@ -142,28 +162,41 @@ def iter_line_batches(
                 too_long.append(next_line)
                 carry, skipping = b"", True
             if too_long:
-                yield LineBatch(pl.DataFrame(schema=LINE_SCHEMA), too_long, read)
+                yield LineChunk(b"", next_line, too_long, read)
                 too_long = []
             continue
         carry = data[cut + 1 :]
         body = data[: cut + 1]
-        frame, long_lines, lines_seen = _split_lines(body, next_line, max_line_bytes)
-        next_line += lines_seen
-        too_long += long_lines
+        first = next_line
+        next_line += body.count(b"\n")
         if len(carry) > max_line_bytes:
             too_long.append(next_line)
             carry, skipping = b"", True
-        yield LineBatch(frame, too_long, read)
+        yield LineChunk(body, first, too_long, read)
         too_long = []
     if carry and not skipping:
-        frame, long_lines, _ = _split_lines(carry + b"\n", next_line, max_line_bytes)
-        yield LineBatch(frame, too_long + long_lines, 0)
+        yield LineChunk(carry + b"\n", next_line, too_long, 0)
     elif too_long:
-        yield LineBatch(pl.DataFrame(schema=LINE_SCHEMA), too_long, 0)
+        yield LineChunk(b"", next_line, too_long, 0)
 
 
-def _split_lines(body: bytes, first_line: int, max_line_bytes: int) -> tuple[pl.DataFrame, list[int], int]:
-    """Lines of ``body`` (which ends with a newline), numbered from ``first_line``."""
+def iter_line_batches(
+    stream: BinaryIO,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+) -> Iterator[LineBatch]:
+    """Decoded batches of lines; invalid UTF-8 becomes replacement characters."""
+    for chunk in iter_line_chunks(stream, chunk_bytes, max_line_bytes):
+        frame, too_long = chunk.lines(max_line_bytes)
+        yield LineBatch(frame, too_long, chunk.bytes_read)
+
+
+def _split_lines(body: bytes, first_line: int, max_line_bytes: int) -> tuple[pl.DataFrame, list[int]]:
+    """Lines of ``body`` (empty, or ending with a newline), numbered from ``first_line``.
+
+    Blank lines are dropped (their numbers still count); invalid UTF-8 is decoded with
+    replacement characters so one bad byte never takes a whole batch with it.
+    """
     lines = body.decode("utf-8", errors="replace").split("\n")
     lines.pop()  # body ends with a newline: the last element is always empty
     n = len(lines)
@@ -176,5 +209,4 @@ def _split_lines(body: bytes, first_line: int, max_line_bytes: int) -> tuple[pl.
     long_lines: list[int] = []
     if long_mask.any():
         long_lines = frame.filter(long_mask)["line_no"].to_list()
-    frame = frame.filter(~long_mask & (lengths > 0))
-    return frame, long_lines, n
+    return frame.filter(~long_mask & (lengths > 0)), long_lines

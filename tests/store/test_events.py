@@ -3,7 +3,7 @@ from datetime import UTC, date, datetime, timedelta
 import polars as pl
 
 from apisight.events import EVENT_SCHEMA, conform
-from apisight.store import Catalog, EventWriter, apply_retention
+from apisight.store import Catalog, apply_retention, write_events
 from apisight.store.events import partitions
 
 
@@ -14,8 +14,8 @@ def events(days: list[date], host: str = "api.example.com") -> pl.DataFrame:
 
 
 def test_batches_are_partitioned_by_event_date(tmp_path):
-    w = EventWriter(tmp_path, "run1")
-    w.write(events([date(2025, 1, 1), date(2025, 1, 2), date(2025, 1, 1)]), "run1-1")
+    files = write_events(tmp_path, events([date(2025, 1, 1), date(2025, 1, 2), date(2025, 1, 1)]), "run1-1")
+    assert len(files) == 2
     assert sorted(partitions(tmp_path)) == [date(2025, 1, 1), date(2025, 1, 2)]
     assert pl.read_parquet(partitions(tmp_path)[date(2025, 1, 1)]).height == 2
 
@@ -23,15 +23,15 @@ def test_batches_are_partitioned_by_event_date(tmp_path):
 def test_retention_counts_back_from_the_newest_event_not_the_clock(tmp_path):
     newest = date(2024, 3, 31)  # long ago: wall-clock retention would delete everything
     days = [newest - timedelta(days=n) for n in (0, 1, 29, 30, 45)]
-    EventWriter(tmp_path, "r").write(events(days), "r-1")
+    write_events(tmp_path, events(days), "r-1")
     removed = apply_retention(tmp_path, 30)
     assert removed == [newest - timedelta(days=45), newest - timedelta(days=30)]
     assert sorted(partitions(tmp_path)) == sorted(days[:3])
 
 
 def test_a_second_run_appends_and_the_view_sees_both(tmp_path):
-    EventWriter(tmp_path, "r1").write(events([date(2025, 1, 1)] * 3, host="a.example"), "r1-1")
-    EventWriter(tmp_path, "r2").write(events([date(2025, 1, 1)] * 2, host="b.example"), "r2-1")
+    write_events(tmp_path, events([date(2025, 1, 1)] * 3, host="a.example"), "r1-1")
+    write_events(tmp_path, events([date(2025, 1, 1)] * 2, host="b.example"), "r2-1")
     with Catalog(tmp_path) as c:
         rows = c.query("SELECT host, count(*) FROM events GROUP BY host ORDER BY host").rows
     assert rows == [("a.example", 3), ("b.example", 2)]

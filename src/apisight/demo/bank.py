@@ -76,6 +76,7 @@ WEB_ORIGIN = "https://www.demobank.example"
 
 #: The edge load balancers in front of the partner gateway (they add X-Forwarded-For).
 PARTNER_EDGE_IPS = ("10.20.0.11", "10.20.0.12", "10.20.0.13", "10.20.0.14")
+PARTNER_EDGE_NETWORK = "10.20.0.0/24"
 
 #: Internal callers: (service name, user agent, subnet prefix).
 SERVICES = (

@@ -40,7 +40,17 @@ class DemoManifest:
     start: datetime
     end: datetime
     scenarios: list[str] = field(default_factory=list)
+    config: Path | None = None  # apisight.yaml for analysing this bank's traffic
 
+
+#: Settings a DemoBank engineer would write: the partner gateway sits behind edge
+#: load balancers, so the client is in X-Forwarded-For only when they are the peer.
+DEMO_CONFIG = f"""\
+# apisight settings for DemoBank (see `apisight init` for every setting)
+network:
+  trusted_proxies: [{bank.PARTNER_EDGE_NETWORK}]
+  internal_networks: [10.0.0.0/8]
+"""
 
 #: Writers by bench format name.
 BENCH_WRITERS: dict[str, Callable[..., None]] = {
@@ -123,7 +133,9 @@ def generate_demo(out_dir: Path, *, seed: int = 7, scale: float = 1.0) -> DemoMa
              write_spec(bank.PARTNER_HOST, out / "openapi/demobank-partner.yaml")]
     labels = _write_labels(out, frames, metas)
     records = sum(f.height for f in frames.values()) + web.height
-    return DemoManifest(out, files, specs, labels, records, bank.START, bank.END, [m.name for m in metas])
+    config = out / "apisight.yaml"
+    config.write_text(DEMO_CONFIG, encoding="utf-8")
+    return DemoManifest(out, files, specs, labels, records, bank.START, bank.END, [m.name for m in metas], config)
 
 
 def demo_frames(*, seed: int = 7, scale: float = 1.0) -> dict[str, pl.DataFrame]:

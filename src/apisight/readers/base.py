@@ -19,7 +19,7 @@ from typing import ClassVar, Protocol, runtime_checkable
 
 import polars as pl
 
-from apisight.sources import LineBatch, Source, iter_line_batches
+from apisight.sources import LineChunk, Source, iter_line_chunks
 
 MALFORMED_SCHEMA = {"line_no": pl.Int64, "reason": pl.String, "excerpt": pl.String}
 EXCERPT_CHARS = 200
@@ -42,7 +42,6 @@ class ParseResult:
     records: pl.DataFrame
     malformed: pl.DataFrame
     bytes_read: int = 0
-    stored: int = 0  # records kept, once the pipeline has stored them
 
 
 @runtime_checkable
@@ -91,22 +90,24 @@ class LineReader:
         is left to whoever calls the task, so a pipeline can run several at once.
         """
         with source.open() as stream:
-            for batch in iter_line_batches(stream, self.options.chunk_bytes, self.options.max_line_bytes):
-                yield partial(self._parse_batch, batch)
+            for chunk in iter_line_chunks(stream, self.options.chunk_bytes, self.options.max_line_bytes):
+                yield partial(self.parse_chunk, chunk)
 
-    def _parse_batch(self, batch: LineBatch) -> ParseResult:
-        result = self.parse(batch.frame) if batch.frame.height else empty_result()
-        if batch.too_long:
-            too_long = pl.DataFrame(
+    def parse_chunk(self, chunk: LineChunk) -> ParseResult:
+        """Decode, split and parse one chunk of raw lines."""
+        frame, too_long = chunk.lines(self.options.max_line_bytes)
+        result = self.parse(frame) if frame.height else empty_result()
+        if too_long:
+            rows = pl.DataFrame(
                 {
-                    "line_no": batch.too_long,
-                    "reason": [f"line longer than {self.options.max_line_bytes} bytes"] * len(batch.too_long),
-                    "excerpt": [""] * len(batch.too_long),
+                    "line_no": too_long,
+                    "reason": [f"line longer than {self.options.max_line_bytes} bytes"] * len(too_long),
+                    "excerpt": [""] * len(too_long),
                 },
                 schema=MALFORMED_SCHEMA,
             )
-            result.malformed = pl.concat([result.malformed, too_long])
-        result.bytes_read = batch.bytes_read
+            result.malformed = pl.concat([result.malformed, rows])
+        result.bytes_read = chunk.bytes_read
         return result
 
 

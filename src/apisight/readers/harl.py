@@ -71,14 +71,31 @@ class HarlReader(LineReader):
         return _split_invalid(lines, frame, malformed)
 
 
+#: Request headers with a raw column of their own.
+_REQUEST_HEADER_COLUMNS = {
+    "user-agent": "user_agent",
+    "referer": "referer",
+    "x-forwarded-for": "forwarded_for",
+    "forwarded": "forwarded",
+    "x-request-id": "request_id",
+    "content-type": "_req_content_type",
+}
+
+
 def entries_to_raw(decoded: pl.DataFrame) -> pl.DataFrame:
     """Raw event columns from decoded HAR entries (``line_no`` plus the ENTRY fields)."""
     req, res = pl.col("request"), pl.col("response")
-    req_headers = headers_json(req.struct.field("headers"))
-    res_headers = headers_json(res.struct.field("headers"))
     post = req.struct.field("postData")
     content = res.struct.field("content")
-    return decoded.select(
+    decoded = decoded.with_row_index("_row")
+    request_headers = header_columns(decoded, req.struct.field("headers"), _REQUEST_HEADER_COLUMNS, "request_headers")
+    response_headers = header_columns(
+        decoded, res.struct.field("headers"), {"content-type": "_res_content_type"}, "response_headers"
+    )
+    frame = decoded.join(request_headers, on="_row", how="left", maintain_order="left").join(
+        response_headers, on="_row", how="left", maintain_order="left"
+    )
+    return frame.select(
         "line_no",
         pl.col("startedDateTime")
         .str.to_datetime(time_zone="UTC", strict=False, time_unit="us")
@@ -93,19 +110,11 @@ def entries_to_raw(decoded: pl.DataFrame) -> pl.DataFrame:
         pl.coalesce(_size(res.struct.field("bodySize")), _size(content.struct.field("size"))).alias(
             "response_bytes"
         ),
-        req_headers.alias("request_headers"),
-        res_headers.alias("response_headers"),
-        req_headers.str.json_path_match("$.user-agent").alias("user_agent"),
-        req_headers.str.json_path_match("$.referer").alias("referer"),
-        req_headers.str.json_path_match("$.x-forwarded-for").alias("forwarded_for"),
-        req_headers.str.json_path_match("$.forwarded").alias("forwarded"),
-        req_headers.str.json_path_match("$.x-request-id").alias("request_id"),
-        pl.coalesce(post.struct.field("mimeType"), req_headers.str.json_path_match("$.content-type")).alias(
-            "request_content_type"
-        ),
-        pl.coalesce(content.struct.field("mimeType"), res_headers.str.json_path_match("$.content-type")).alias(
-            "response_content_type"
-        ),
+        "request_headers",
+        "response_headers",
+        *[pl.col(c) for c in _REQUEST_HEADER_COLUMNS.values() if not c.startswith("_")],
+        pl.coalesce(post.struct.field("mimeType"), "_req_content_type").alias("request_content_type"),
+        pl.coalesce(content.struct.field("mimeType"), "_res_content_type").alias("response_content_type"),
         _body(post.struct.field("text"), post.struct.field("encoding"), post.struct.field("mimeType")).alias(
             "request_body"
         ),
@@ -115,17 +124,44 @@ def entries_to_raw(decoded: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def headers_json(headers: pl.Expr) -> pl.Expr:
-    """A HAR header list ``[{name, value}]`` as a JSON object string with lower-case names."""
-    pairs = headers.list.eval(
-        pl.struct(
-            pl.element().struct.field("name").str.to_lowercase().alias("name"),
-            pl.element().struct.field("value"),
+def header_columns(frame: pl.DataFrame, headers: pl.Expr, columns: dict[str, str], json_column: str) -> pl.DataFrame:
+    """Per ``_row``: the headers as a JSON object (lower-case names) and the named ones as columns.
+
+    HAR headers are a list of ``{name, value}``; they are exploded once into long form,
+    so the cost is linear in the number of headers, whatever the number of columns.
+    Rows without a header list get null for all of them.
+    """
+    long = (
+        frame.select("_row", headers.alias("_h"))
+        .explode("_h")
+        .filter(pl.col("_h").is_not_null())
+        .select(
+            "_row",
+            pl.col("_h").struct.field("name").str.to_lowercase().alias("name"),
+            pl.col("_h").struct.field("value").alias("value"),
         )
-        .struct.json_encode()
-        .str.replace(r'(?s)^\{"name":("(?:[^"\\]|\\.)*"),"value":(.*)\}$', "${1}:${2}")
     )
-    return pl.when(headers.is_null()).then(None).otherwise(pl.concat_str(pl.lit("{"), pairs.list.join(","), pl.lit("}")))
+    value_json = pl.struct("value").struct.json_encode().str.slice(9).str.strip_suffix("}")
+    name_json = pl.struct("name").struct.json_encode().str.slice(8).str.strip_suffix("}")
+    objects = long.group_by("_row").agg(
+        pl.concat_str(name_json, pl.lit(":"), value_json).str.join(",").alias(json_column)
+    )
+    wanted = long.filter(pl.col("name").is_in(list(columns))).unique(["_row", "name"], keep="first")
+    if wanted.height:
+        named = wanted.pivot(on="name", index="_row", values="value")
+    else:
+        named = pl.DataFrame(schema={"_row": pl.UInt32})
+    named = named.rename({k: v for k, v in columns.items() if k in named.columns})
+    named = named.with_columns(pl.lit(None, pl.String).alias(c) for c in columns.values() if c not in named.columns)
+    rows = frame.select("_row", headers.is_not_null().alias("_has"))
+    return (
+        rows.join(objects, on="_row", how="left")
+        .join(named, on="_row", how="left")
+        .with_columns(
+            pl.when(pl.col("_has")).then(pl.lit("{") + pl.col(json_column).fill_null("") + pl.lit("}")).alias(json_column)
+        )
+        .drop("_has")
+    )
 
 
 def _size(expr: pl.Expr) -> pl.Expr:

@@ -4,6 +4,6 @@ Only this package imports DuckDB; queries are named functions here.
 """
 
 from apisight.store.catalog import Catalog
-from apisight.store.events import EventWriter, apply_retention
+from apisight.store.events import apply_retention, write_events
 
-__all__ = ["Catalog", "EventWriter", "apply_retention"]
+__all__ = ["Catalog", "apply_retention", "write_events"]

@@ -9,7 +9,6 @@ it counts in event time, so analysing last year's logs keeps them.
 from __future__ import annotations
 
 import shutil
-import threading
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -21,36 +20,29 @@ from apisight.store.layout import events_dir
 PARTITION = "date="
 
 
-class EventWriter:
-    """Writes canonical event batches for one run."""
+def write_events(data_dir: Path, events: pl.DataFrame, batch_id: str) -> list[Path]:
+    """Append a batch of canonical events, one file per event date; returns the files.
 
-    def __init__(self, data_dir: Path, run_id: str) -> None:
-        self.root = events_dir(data_dir)
-        self.run_id = run_id
-        self.files: list[Path] = []
-        self._lock = threading.Lock()
-
-    def write(self, events: pl.DataFrame, batch_id: str) -> None:
-        """Append a batch, split by event date; ``batch_id`` makes its file names unique.
-
-        Safe to call from several threads at once.
-        """
-        if events.height == 0:
-            return
-        day = pl.col("ts").dt.date()
-        for (partition_day,), part in events.with_columns(day.alias("_day")).partition_by(
-            "_day", as_dict=True, include_key=False
-        ).items():
-            name = "undated" if partition_day is None else partition_day.isoformat()
-            folder = self.root / f"{PARTITION}{name}"
-            path = folder / f"part-{batch_id}.parquet"
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-                part.write_parquet(path, compression="zstd", compression_level=1, statistics=True)
-            except OSError as e:
-                raise StoreError(f"cannot write {path}: {e}") from e
-            with self._lock:
-                self.files.append(path)
+    ``batch_id`` (unique per run and batch) names the files, so batches can be written
+    from several processes at once without coordination.
+    """
+    if events.height == 0:
+        return []
+    root = events_dir(data_dir)
+    written = []
+    by_day = events.with_columns(pl.col("ts").dt.date().alias("_day")).partition_by(
+        "_day", as_dict=True, include_key=False
+    )
+    for (day,), part in by_day.items():
+        folder = root / f"{PARTITION}{'undated' if day is None else day.isoformat()}"
+        path = folder / f"part-{batch_id}.parquet"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            part.write_parquet(path, compression="zstd", compression_level=1, statistics=True)
+        except OSError as e:
+            raise StoreError(f"cannot write {path}: {e}") from e
+        written.append(path)
+    return written
 
 
 def partitions(data_dir: Path) -> dict[date, Path]:

@@ -1,0 +1,61 @@
+"""The work done on one batch after it is read: parse, normalise, store.
+
+A :class:`BatchJob` carries everything that work needs and nothing that cannot be
+pickled, so the same function runs in the reading process or in a worker process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import polars as pl
+
+from apisight.config import Settings
+from apisight.fingerprints import Fingerprinter
+from apisight.normalize import Normalizer
+from apisight.readers.base import ParseResult
+from apisight.store import write_events
+
+
+@dataclass(frozen=True)
+class BatchJob:
+    """One batch of one source, ready to run anywhere."""
+
+    task: Callable[[], ParseResult]  # the reader's parsing work for this batch
+    reader: str
+    file: str
+    batch_id: str  # unique in the store: "<run id>-<batch number>"
+    data_dir: str
+    settings_json: str
+    key: bytes
+
+
+@dataclass
+class BatchOutcome:
+    """What the reading process needs to know once a batch is stored."""
+
+    stored: int
+    malformed: pl.DataFrame
+    bytes_read: int
+    files: list[Path]
+
+
+def run_batch(job: BatchJob) -> BatchOutcome:
+    """Parse, normalise and write one batch; the records themselves never come back."""
+    parsed = job.task()
+    files: list[Path] = []
+    if parsed.records.height:
+        events = _normalizer(job.settings_json, job.key)(
+            parsed.records, source=job.reader, source_file=job.file, first_id=job.batch_id
+        )
+        files = write_events(Path(job.data_dir), events, job.batch_id)
+    return BatchOutcome(parsed.records.height, parsed.malformed, parsed.bytes_read, files)
+
+
+@cache
+def _normalizer(settings_json: str, key: bytes) -> Normalizer:
+    """One normaliser per process and run settings (its caches then serve every batch)."""
+    return Normalizer(Settings.model_validate_json(settings_json), Fingerprinter(key))
