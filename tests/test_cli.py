@@ -129,3 +129,15 @@ def test_every_command_has_help_with_examples_or_purpose(command):
     result = apisight(command, "--help")
     assert result.returncode == 0
     assert len(result.stdout.decode().splitlines()) > 5
+
+
+def test_truncated_gzip_keeps_what_was_readable_and_reports_it(tmp_path, logs):
+    whole = gzip.compress(nginx_lines(3000).encode())
+    (logs / "broken.log.gz").write_bytes(whole[: len(whole) // 2])
+    s = summary(apisight("analyze", str(logs), "--data", str(tmp_path / "d"), "--json"))
+    broken = str(logs / "broken.log.gz")
+    assert s["malformed"]["by_file"][broken] == 1
+    assert any("unreadable" in e["reason"] for e in s["malformed"]["examples"])
+    per_file = {f["file"]: f["records"] for f in s["files"]}
+    assert per_file[str(logs / "access.log")] == 49  # the other files are untouched
+    assert 0 < per_file[broken] < 3000

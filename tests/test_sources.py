@@ -66,3 +66,22 @@ def test_expand_recurses_directories_and_rejects_missing_paths(tmp_path):
     assert names == [str(tmp_path / "1.log"), str(tmp_path / "a" / "2.log")]
     with pytest.raises(InputError, match="nope.log"):
         expand([str(tmp_path / "1.log"), str(tmp_path / "nope.log")])
+
+
+def test_concatenated_gzip_members_are_all_read(tmp_path):
+    path = tmp_path / "rotated.gz"
+    path.write_bytes(gzip.compress(b"a\nb\n") + gzip.compress(b"c\n"))
+    with Source(str(path)).open() as stream:
+        assert stream.read() == b"a\nb\nc\n"
+
+
+def test_truncated_gzip_returns_what_decompressed_then_raises(tmp_path):
+    payload = b"".join(b"line %d\n" % i for i in range(50_000))
+    whole = gzip.compress(payload)
+    path = tmp_path / "cut.gz"
+    path.write_bytes(whole[: len(whole) // 2])
+    with Source(str(path)).open() as stream:
+        first = stream.read(10_000_000)
+        assert 0 < len(first) < len(payload) and payload.startswith(first)
+        with pytest.raises(EOFError):
+            stream.read(10)

@@ -7,7 +7,6 @@ numbers, so a reader never has to know where its input came from. A line longer 
 
 from __future__ import annotations
 
-import gzip
 import io
 import sys
 import zlib
@@ -44,22 +43,85 @@ class Source:
         """Open for binary reading, transparently decompressing gzip."""
         raw: io.BufferedReader = _stdin() if self.is_stdin else open(self.name, "rb")  # noqa: SIM115
         if raw.peek(2)[:2] == GZIP_MAGIC:
-            return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+            return GzipStream(raw)  # type: ignore[return-value]
         return raw
 
     def head(self, max_bytes: int = 256 * 1024) -> bytes:
-        """The first bytes (decompressed), without consuming stdin."""
+        """The first bytes (decompressed as far as they go), without consuming stdin."""
         if self.is_stdin:
-            raw = _stdin()
-            data = raw.peek(max_bytes)[:max_bytes]
-            if data[:2] == GZIP_MAGIC:
-                return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data, max_bytes)
+            data = _stdin().peek(max_bytes)[:max_bytes]
+        else:
+            with open(self.name, "rb") as f:
+                data = f.read(max_bytes)
+        if data[:2] != GZIP_MAGIC:
             return data
-        with self.open() as stream:
-            try:
-                return stream.read(max_bytes)
-            except (OSError, EOFError) as e:
-                raise InputError(f"{self.name}: cannot read: {e}") from e
+        try:  # a partial stream decompresses as far as it goes, truncated or not
+            return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data, max_bytes)
+        except zlib.error as e:
+            raise InputError(f"{self.name}: not a readable gzip file: {e}") from e
+
+
+class GzipStream(io.RawIOBase):
+    """Decompresses gzip (also concatenated members) and keeps what precedes damage.
+
+    :class:`gzip.GzipFile` raises on a truncated file and loses the data of the read
+    that hit the end; here every byte that decompressed is returned first and the
+    error is raised by the next read, so a reader reports where the file broke.
+    """
+
+    PIECE = 256 * 1024
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self._pending = b""
+        self._error: Exception | None = None
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        want = -1 if size is None else size
+        out = bytearray()
+        while want < 0 or len(out) < want:
+            if self._pending:
+                take = self._pending if want < 0 else self._pending[: want - len(out)]
+                out += take
+                self._pending = self._pending[len(take) :]
+                continue
+            if self._error is not None:
+                if out:
+                    break
+                error, self._error = self._error, None
+                self._done = True
+                raise error
+            if self._done:
+                break
+            self._fill()
+        return bytes(out)
+
+    def _fill(self) -> None:
+        compressed = self._raw.read(self.PIECE)
+        if not compressed:
+            self._done = True
+            if not self._z.eof:
+                self._error = EOFError("gzip file is truncated")
+            return
+        try:
+            data = self._z.decompress(compressed)
+            while self._z.eof and self._z.unused_data:  # the next gzip member
+                rest = self._z.unused_data
+                self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                data += self._z.decompress(rest)
+        except zlib.error as e:
+            self._error = e
+            return
+        self._pending = data
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
 
 
 _STDIN: io.BufferedReader | None = None

@@ -12,6 +12,7 @@ A reader never retries and never drops a bad record silently: each one comes bac
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -89,9 +90,15 @@ class LineReader:
         Reading and splitting happen here, as the iterator advances; the parsing itself
         is left to whoever calls the task, so a pipeline can run several at once.
         """
+        next_line = 1
         with source.open() as stream:
-            for chunk in iter_line_chunks(stream, self.options.chunk_bytes, self.options.max_line_bytes):
-                yield partial(self.parse_chunk, chunk)
+            try:
+                for chunk in iter_line_chunks(stream, self.options.chunk_bytes, self.options.max_line_bytes):
+                    next_line = chunk.first_line + chunk.data.count(b"\n")
+                    yield partial(self.parse_chunk, chunk)
+            except (OSError, EOFError, zlib.error) as e:
+                # a truncated or corrupt .gz: keep what was read, report where it broke
+                yield partial(unreadable, next_line, f"input unreadable from here on: {e}")
 
     def parse_chunk(self, chunk: LineChunk) -> ParseResult:
         """Decode, split and parse one chunk of raw lines."""
@@ -109,6 +116,12 @@ class LineReader:
             result.malformed = pl.concat([result.malformed, rows])
         result.bytes_read = chunk.bytes_read
         return result
+
+
+def unreadable(line_no: int, reason: str) -> ParseResult:
+    """The rest of a source could not be read (e.g. a truncated gzip file)."""
+    problem = pl.DataFrame({"line_no": [line_no], "reason": [reason], "excerpt": [""]}, schema=MALFORMED_SCHEMA)
+    return ParseResult(empty_result().records, problem)
 
 
 def empty_result() -> ParseResult:
