@@ -33,6 +33,8 @@ class BatchRunner:
         )
         self._remote: list[Future[BatchOutcome]] = []
         self._jobs: dict[Future[BatchOutcome], BatchJob] = {}
+        if self._pool is not None:
+            self._pool.submit(_ready)  # start the worker now, while the first batches are read
 
     def submit(self, job: BatchJob) -> Future[BatchOutcome]:
         self._remote = [f for f in self._remote if not f.done()]
@@ -71,3 +73,7 @@ class BatchRunner:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _ready() -> None:
+    """Nothing: submitting it makes the pool start its process early."""

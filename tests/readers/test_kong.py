@@ -142,22 +142,80 @@ def test_bad_lines_are_reported_and_good_ones_kept() -> None:
         entry(KONG_22, request=None, response=None),
         "\x1f\x8b\x08\x00 binary",
         DOC_LINES[1],
+        "[1, 2]",
     ]
     result = KongReader().parse(lines_frame(lines))
-    assert result.records["line_no"].to_list() == [1, 8]
+    assert result.records["line_no"].to_list() == [1, 3, 8]
     reasons = dict(result.malformed.select("line_no", "reason").iter_rows())
-    assert reasons.keys() == {2, 3, 4, 5, 6, 7}
+    assert reasons.keys() == {2, 4, 5, 6, 7, 9}
     assert reasons[2].startswith("invalid JSON") and reasons[7].startswith("invalid JSON")
-    assert reasons[3] == "expected a JSON object, got list"
     assert reasons[4] == "bad timestamp (started_at)"
     assert reasons[5] == "bad status"
     assert reasons[6].startswith("not a Kong request entry")
+    assert reasons[9] == "array index 1: expected a JSON object, got int"  # the last of the line's reasons
+
+
+def batch(*entries: object) -> str:
+    """One http-log line with ``max_batch_size > 1``: a JSON array of entries."""
+    return json.dumps(list(entries))
+
+
+def test_batched_entries_are_records_of_their_line() -> None:
+    lines = [batch(KONG_22, KONG_38, KONG_22), DOC_LINES[1], batch(KONG_38)]
+    result = KongReader().parse(lines_frame(lines))
+    assert result.malformed.height == 0
+    assert result.records["line_no"].to_list() == [1, 1, 1, 2, 3]
+    assert result.records["method"].to_list() == ["GET", "POST", "GET", "POST", "POST"]
+    assert "element" not in result.records.columns
+
+
+@pytest.mark.parametrize(
+    ("line", "records", "reasons"),
+    [
+        (
+            batch(KONG_22, {**KONG_22, "started_at": "yesterday"}, KONG_38),
+            2,
+            ["array index 1: bad timestamp (started_at)"],
+        ),
+        (
+            batch(KONG_22, {**KONG_22, "request": None, "response": None}),
+            1,
+            ["array index 1: not a Kong request entry"],
+        ),
+        (batch(KONG_22, None), 1, ["array index 1: expected a JSON object, got null"]),
+        (batch(7, KONG_38), 1, ["array index 0: expected a JSON object, got int"]),
+        (batch(KONG_22, {**KONG_38, "request": "GET /"}), 1, ["array index 1: unexpected field type"]),
+        ("[]", 0, ["empty JSON array"]),
+        (batch(KONG_22)[:-1], 0, ["invalid JSON"]),
+    ],
+    ids=["bad-timestamp", "not-an-entry", "null", "not-an-object", "wrong-type", "empty", "truncated"],
+)
+def test_bad_entries_of_a_batch_are_reported_with_their_index(
+    line: str, records: int, reasons: list[str]
+) -> None:
+    result = KongReader().parse(lines_frame([DOC_LINES[0], line]))
+    assert result.records["line_no"].to_list() == [1] + [2] * records
+    assert result.malformed["line_no"].to_list() == [2] * len(reasons)
+    for got, expected in zip(result.malformed["reason"], reasons, strict=True):
+        assert got.startswith(expected)
+
+
+def test_batches_with_repeated_headers_are_flattened() -> None:
+    request = {**KONG_22["request"], "headers": {"host": "a", "X-Forwarded-For": ["203.0.113.7", "10.0.0.2"]}}
+    record = (
+        KongReader()
+        .parse(lines_frame([batch(KONG_38, {**KONG_22, "request": request})]))
+        .records.row(1, named=True)
+    )
+    assert json.loads(record["request_headers"]) == {"host": "a", "x-forwarded-for": "203.0.113.7, 10.0.0.2"}
+    assert record["forwarded_for"] == "203.0.113.7, 10.0.0.2"
 
 
 @pytest.mark.parametrize(
     ("head", "expected"),
     [
         (DOC_LINES, True),
+        ([json.dumps([KONG_22, KONG_38])], True),
         (
             [
                 '{"start_time":"2020-11-25T21:26:18.409Z","method":"GET","path":"/","response_code":200,"duration":4}'
@@ -177,7 +235,7 @@ def test_bad_lines_are_reported_and_good_ones_kept() -> None:
             False,
         ),
     ],
-    ids=["kong", "envoy-json", "generic-json", "envoy-text"],
+    ids=["kong", "kong-batch", "envoy-json", "generic-json", "envoy-text"],
 )
 def test_sniff(head: list[str], expected: bool) -> None:
     assert KongReader().sniff(head) is expected
@@ -215,14 +273,25 @@ def odd_types(draw: st.DrawFn) -> str:
     return json.dumps({**base, key: draw(JSON_VALUES)})
 
 
+@st.composite
+def batches(draw: st.DrawFn) -> str:
+    """A batch line of documented entries, odd ones and arbitrary values."""
+    entries = st.one_of(st.sampled_from([KONG_22, KONG_38]), odd_types().map(json.loads), JSON_VALUES)
+    return json.dumps(draw(st.lists(entries, max_size=4)))
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     st.lists(
-        st.one_of(TEXT, st.sampled_from(DOC_LINES), mutated(DOC_LINES), odd_types()), min_size=1, max_size=10
+        st.one_of(TEXT, st.sampled_from(DOC_LINES), mutated(DOC_LINES), odd_types(), batches()),
+        min_size=1,
+        max_size=10,
     )
 )
-def test_every_line_lands_in_exactly_one_place(lines: list[str]) -> None:
+def test_every_line_lands_somewhere_and_every_object_line_in_one_place(lines: list[str]) -> None:
     result = KongReader().parse(lines_frame(lines))
-    seen = result.records["line_no"].to_list() + result.malformed["line_no"].to_list()
-    assert sorted(seen) == list(range(1, len(lines) + 1))
+    kept, rejected = result.records["line_no"].to_list(), result.malformed["line_no"].to_list()
+    assert set(kept) | set(rejected) == set(range(1, len(lines) + 1))
+    singles = [n for n, line in enumerate(lines, 1) if not line.lstrip().startswith("[")]
+    assert sorted(n for n in kept + rejected if n in singles) == singles
     assert result.records["ts"].null_count() == 0

@@ -19,7 +19,7 @@ import polars as pl
 
 from apisight.events import TIMESTAMP
 from apisight.readers.base import LineReader, ParseResult, rejects
-from apisight.readers.jsonl import null_dash
+from apisight.readers.fields import null_dash
 
 #: One field: a double-quoted string (with ``\"`` escapes) or a run of non-blanks.
 _TOKEN = r'"(?:[^"\\]|\\.)*"|[^\s"]+'

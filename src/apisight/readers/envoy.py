@@ -25,8 +25,8 @@ import polars as pl
 
 from apisight.events import TIMESTAMP
 from apisight.readers.base import LineReader, ParseResult, empty_result, rejects
-from apisight.readers.jsonl import duration_ms, kept_lines, null_dash, peer_address
-from apisight.readers.jsonlines import decode_json_lines
+from apisight.readers.fields import duration_ms, null_dash, peer_address
+from apisight.readers.jsonlines import decode_json_objects
 
 _Q = r'"(?P<{}>[^"]*)"'
 TEXT_PATTERN = (
@@ -114,7 +114,8 @@ def _parse_text(lines: pl.DataFrame) -> ParseResult:
 def _parse_json(lines: pl.DataFrame) -> ParseResult:
     if lines.height == 0:
         return empty_result()
-    frame, malformed = decode_json_lines(lines, JSON_DTYPE)
+    decoded = decode_json_objects(lines, JSON_DTYPE)
+    frame = decoded.lines.select("line_no").hstack(decoded.values)
     frame = frame.with_columns(
         pl.coalesce(null_dash(pl.col("request_id")), null_dash(pl.col("x_request_id"))).alias("request_id"),
         pl.coalesce(
@@ -123,10 +124,10 @@ def _parse_json(lines: pl.DataFrame) -> ParseResult:
             null_dash(pl.col("downstream_remote_address")),
         ).alias("peer"),
     )
-    good = kept_lines(lines, frame)
     matched = frame["start_time"].is_not_null() | frame["response_code"].is_not_null()
-    result = _finish(good, frame, matched, "not an Envoy access log entry (no start_time or response_code)")
-    result.malformed = pl.concat([malformed, result.malformed])
+    mismatch = "not an Envoy access log entry (no start_time or response_code)"
+    result = _finish(decoded.lines, frame, matched, mismatch)
+    result.malformed = pl.concat([decoded.malformed, result.malformed])
     return result
 
 

@@ -4,15 +4,15 @@
 :data:`apisight.events.RAW_COLUMNS`) to JSONPaths, e.g. ``{"ts": "$.time",
 "method": "$.req.method"}``. Fields the map leaves out are guessed from common key
 names (``timestamp``, ``method``, ``url``, ``status``, ``remote_addr``, pino's
-``req``/``res``, ...): the guesses are resolved once per batch from a sample of lines,
-so each line is then read by one ``json_path_match`` per field, in Rust.
-
-This module also holds the field conversions the other JSON readers share
-(timestamps in any common shape, durations with units, peer addresses, header maps).
+``req``/``res``, ...): the guesses are resolved once per batch from a sample of lines.
+Each line is then decoded once, taking the top-level values the plan names as text;
+nested keys are looked up in those (small) texts, and only a JSONPath that is more than
+a chain of keys is matched against the whole line.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -22,7 +22,8 @@ import polars as pl
 from apisight.errors import ConfigError
 from apisight.events import RAW_COLUMNS, TIMESTAMP
 from apisight.readers.base import LineReader, ParseResult, ReaderOptions, rejects
-from apisight.readers.jsonlines import decode_json_lines
+from apisight.readers.fields import duration_ms, flat_headers, null_dash, parse_timestamp, peer_address
+from apisight.readers.jsonlines import decode_json_objects
 
 FIELDS = [name for name in RAW_COLUMNS if name != "line_no"]
 
@@ -72,8 +73,8 @@ SECONDS_KEYS = {"request_time", "upstream_response_time"}
 SAMPLE_LINES = 64
 
 _REQUEST_LINE = r"^(?P<method>[A-Za-z]+) (?P<target>\S+)(?: HTTP/[\d.]+)?$"
-_DURATION = r"^\s*(?P<n>[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(?P<unit>ns|us|µs|μs|ms|s)?\s*$"
-_UNIT_MS = {"ns": 1e-6, "us": 1e-3, "µs": 1e-3, "μs": 1e-3, "ms": 1.0, "s": 1000.0}
+#: One step of a JSONPath that is a plain chain of keys: ``.name``, ``['name']`` or ``["name"]``.
+_KEY_STEP = re.compile(r"""\.([A-Za-z_@$][\w@$-]*)|\['((?:[^'\\]|\\.)*)'\]|\["((?:[^"\\]|\\.)*)"\]""")
 
 
 class JsonlReader(LineReader):
@@ -98,16 +99,26 @@ class JsonlReader(LineReader):
         return "ts" in plan and "status" in plan and bool({"method", "target", "_request"} & set(plan))
 
     def parse(self, lines: pl.DataFrame) -> ParseResult:
-        probe, malformed = decode_json_lines(lines, pl.Struct({"__apisight_probe__": pl.String}))
-        good = kept_lines(lines, probe)
-        sample = [_load(line) for line in good["line"].head(SAMPLE_LINES)]
+        sample = [_load(line) for line in lines["line"].head(SAMPLE_LINES)]
         plan = self._resolve([o for o in sample if isinstance(o, dict)])
-        frame = good.select(
-            "line_no", *[_extract(field, sources).alias(field) for field, sources in plan.items()]
+        keys = {path: _keys(path) for sources in plan.values() for path, _ in sources}
+        top = list(dict.fromkeys(k[0] for k in keys.values() if k))
+        # Top-level values by position, so no key can collide with line_no or a field name.
+        dtype = pl.Struct({key: pl.String for key in top} or {"__apisight_probe__": pl.String})
+        decoded = decode_json_objects(lines, dtype)
+        good, malformed = decoded.lines, decoded.malformed
+        values = decoded.values.rename({key: f"_k{i}" for i, key in enumerate(top)}) if top else None
+        inputs = [good["line_no"], *(values.get_columns() if values is not None else [])]
+        if any(k is None for k in keys.values()):
+            inputs.append(good["line"])  # for JSONPaths that are more than a chain of keys
+        located = {path: _located(k, top, path) for path, k in keys.items()}
+        frame = pl.DataFrame(inputs).select(
+            "line_no", *[_extract(field, sources, located).alias(field) for field, sources in plan.items()]
         )
         frame = frame.with_columns(_columns(plan))
         if "ts" not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype=TIMESTAMP).alias("ts"))
+        frame = flat_headers(frame, [c for c in ("request_headers", "response_headers") if c in plan])
 
         ts_raw = pl.col("_ts_raw") if "ts" in plan else pl.lit(None, dtype=pl.String)
         status_raw = pl.col("status") if "status" in plan else pl.lit(None, dtype=pl.String)
@@ -180,110 +191,33 @@ def validate_field_map(field_map: Mapping[str, str]) -> dict[str, str]:
     return dict(field_map)
 
 
-# --- conversions shared by the JSON readers -------------------------------------------------
-
-
-def parse_timestamp(value: pl.Expr) -> pl.Expr:
-    """A UTC timestamp from ISO 8601 (any offset, optional fraction, ``T`` or space),
-    nginx ``10/Oct/2000:13:55:36 -0700``, RFC 1123, or epoch s / ms / µs / ns numbers.
-    Unparseable values become null."""
-    s = value.cast(pl.String).str.strip_chars()
-    iso = s.str.replace(r"^(\d{4}-\d\d-\d\d) (\d)", "${1}T${2}")
-    number = s.cast(pl.Float64, strict=False)
-    epoch_us = (
-        pl.when(number >= 1e17)
-        .then(number / 1000)
-        .when(number >= 1e14)
-        .then(number)
-        .when(number >= 1e11)
-        .then(number * 1000)
-        .otherwise(number * 1e6)
-    )
-    from_epoch = pl.from_epoch(epoch_us.cast(pl.Int64, strict=False), "us").dt.replace_time_zone("UTC")
-    parsed = pl.coalesce(
-        iso.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%#z", time_unit="us", time_zone="UTC", strict=False),
-        iso.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", time_unit="us", time_zone="UTC", strict=False),
-        s.str.to_datetime("%d/%b/%Y:%H:%M:%S %z", time_unit="us", time_zone="UTC", strict=False),
-        s.str.to_datetime("%a, %d %b %Y %H:%M:%S GMT", time_unit="us", time_zone="UTC", strict=False),
-    )
-    is_number = s.str.contains(r"^\d+(?:\.\d+)?$")
-    return pl.when(is_number).then(from_epoch).otherwise(parsed).cast(TIMESTAMP)
-
-
-def duration_ms(value: pl.Expr, default_unit: str = "ms") -> pl.Expr:
-    """Milliseconds from a number (in ``default_unit``) or a string such as ``"12ms"``/``"0.5s"``."""
-    parts = value.cast(pl.String).str.extract_groups(_DURATION)
-    number = parts.struct.field("n").cast(pl.Float64, strict=False)
-    unit = parts.struct.field("unit").fill_null(default_unit)
-    factor = unit.replace_strict(_UNIT_MS, default=None, return_dtype=pl.Float64)
-    return number * factor
-
-
-def peer_address(value: pl.Expr) -> pl.Expr:
-    """An IP without its port: ``1.2.3.4:5`` -> ``1.2.3.4``, ``[::1]:5`` -> ``::1``; ``-`` -> null."""
-    s = value.cast(pl.String).str.strip_chars()
-    s = s.str.replace(r"^\[([^\]]*)\](?::\d+)?$", "${1}").str.replace(
-        r"^(\d{1,3}(?:\.\d{1,3}){3}):\d+$", "${1}"
-    )
-    return pl.when(s.is_in(["-", ""])).then(None).otherwise(s)
-
-
-def flat_header_objects(headers: pl.Series) -> pl.Series:
-    """JSON header maps as ``{lower-case name: "string"}``.
-
-    Most values are already so (compact JSON of string values): they pass untouched.
-    The rare ones with repeated headers (arrays), non-string values or upper-case names
-    are rewritten one by one, so the normaliser's key lookups and secret stripping
-    always see flat string values.
-    """
-    suspect = headers.str.contains(r'[\[{,]"[^"]*[A-Z][^"]*":|":\[|":[-0-9tfn{]') & headers.str.starts_with(
-        "{"
-    )
-    if not suspect.any():
-        return headers
-    fixed = {
-        value: _flatten_headers(value) for value in headers.filter(suspect).unique() if value is not None
-    }
-    return headers.replace_strict(fixed, default=headers, return_dtype=pl.String)
-
-
-def _flatten_headers(text: str) -> str | None:
-    obj = _load(text)
-    if not isinstance(obj, dict):
-        return None
-    flat: dict[str, str] = {}
-    for name, value in obj.items():
-        if value is None:
-            continue
-        if isinstance(value, list):
-            value = ", ".join(v if isinstance(v, str) else orjson.dumps(v).decode() for v in value)
-        elif not isinstance(value, str):
-            value = orjson.dumps(value).decode()
-        key = str(name).lower()
-        flat[key] = f"{flat[key]}, {value}" if key in flat else value
-    return orjson.dumps(flat).decode()
-
-
-def kept_lines(lines: pl.DataFrame, decoded: pl.DataFrame) -> pl.DataFrame:
-    """The rows of ``lines`` that ``decode_json_lines`` decoded, in the same order."""
-    return lines.filter(pl.col("line_no").is_in(decoded["line_no"].implode()))
-
-
-def null_dash(value: pl.Expr) -> pl.Expr:
-    """``value`` with the log conventions for "absent" (``-``, empty) turned into null."""
-    return pl.when(value.is_in(["-", ""])).then(None).otherwise(value)
-
-
 # --- internals ----------------------------------------------------------------------------
 
 
-def _extract(field: str, sources: list[tuple[str, str]]) -> pl.Expr:
+def _extract(field: str, sources: list[tuple[str, str]], located: dict[str, pl.Expr]) -> pl.Expr:
     """The first of ``sources`` present in each line, ``-``/empty counting as absent."""
     if field == "latency_ms":
-        values = [duration_ms(null_dash(_match(path)), unit) for path, unit in sources]
+        values = [duration_ms(null_dash(located[path]), unit) for path, unit in sources]
     else:
-        values = [null_dash(_match(path)) for path, _ in sources]
+        values = [null_dash(located[path]) for path, _ in sources]
     return pl.coalesce(values) if len(values) > 1 else values[0]
+
+
+def _keys(path: str) -> tuple[str, ...] | None:
+    """The keys of a JSONPath that is a plain chain of them (``$.a['b c']``), else None."""
+    steps = list(_KEY_STEP.finditer(path, 1))
+    if not path.startswith("$") or not steps or "".join(m.group(0) for m in steps) != path[1:]:
+        return None
+    keys = [m.group(1) or re.sub(r"\\(.)", r"\1", m.group(2) or m.group(3) or "") for m in steps]
+    return tuple(keys)
+
+
+def _located(keys: tuple[str, ...] | None, top: list[str], path: str) -> pl.Expr:
+    """The text at ``path``: a decoded top-level value, a key inside one, or a match on the line."""
+    if keys is None:
+        return pl.col("line").str.json_path_match(path)
+    value = pl.col(f"_k{top.index(keys[0])}")
+    return value.str.json_path_match(_path(keys[1:])) if len(keys) > 1 else value
 
 
 def _columns(plan: dict[str, list[tuple[str, str]]]) -> list[pl.Expr]:
@@ -300,19 +234,7 @@ def _columns(plan: dict[str, list[tuple[str, str]]]) -> list[pl.Expr]:
         out += [method.str.to_uppercase().alias("method"), target.alias("target")]
     if "peer_ip" in plan:
         out.append(peer_address(pl.col("peer_ip")).alias("peer_ip"))
-    for field in ("request_headers", "response_headers"):
-        if field in plan:
-            col = pl.col(field)
-            out.append(
-                pl.when(col.str.starts_with("{"))
-                .then(col.map_batches(flat_header_objects, return_dtype=pl.String))
-                .alias(field)
-            )
     return out
-
-
-def _match(path: str) -> pl.Expr:
-    return pl.col("line").str.json_path_match(path)
 
 
 def _path(keys: tuple[str, ...]) -> str:
