@@ -44,6 +44,10 @@ class NetworkSettings(_Section):
         default_factory=lambda: list(PRIVATE_NETWORKS),
         description="Your own networks: traffic from them is east-west, the rest north-south.",
     )
+    forwarded_header: Literal["x-forwarded-for", "forwarded"] = Field(
+        default="x-forwarded-for",
+        description="The one header your proxies append the client to; the other is never believed.",
+    )
 
     _check = field_validator("trusted_proxies", "internal_networks")(_networks)
 
@@ -146,6 +150,9 @@ network:
   trusted_proxies: []            # e.g. [10.0.0.0/8, 173.245.48.0/20]
   # Your own networks: callers from here are east-west (internal), others north-south.
   internal_networks: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 127.0.0.0/8, "fc00::/7", "::1/128"]
+  # The header your proxies append the client address to: x-forwarded-for or forwarded
+  # (RFC 7239). Only that one is read; a client-supplied copy of the other is ignored.
+  forwarded_header: x-forwarded-for
 
 auth:
   # Request headers and query parameters that carry API keys (fingerprinted, never stored).

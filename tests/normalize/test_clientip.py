@@ -23,15 +23,29 @@ TRUSTED = ["10.0.0.0/8", "173.245.48.0/20"]
         ("10.0.0.2", None, None, "10.0.0.2"),
         # a garbage hop stops the chain: fall back to the peer
         ("10.0.0.2", "203.0.113.9, not-an-ip", None, "10.0.0.2"),
-        # RFC 7239 Forwarded, IPv6 with brackets and port
-        ("10.0.0.2", None, 'for="[2001:db8:cafe::17]:4711";proto=https', "2001:db8:cafe::17"),
-        ("10.0.0.2", None, "for=192.0.2.60;proto=http;by=203.0.113.43", "192.0.2.60"),
+        # a client-supplied Forwarded header is ignored when proxies append X-Forwarded-For
+        ("10.0.0.2", "203.0.113.66", "for=8.8.8.8", "203.0.113.66"),
+        # an IPv4-mapped IPv6 peer is still the trusted proxy it is
+        ("::ffff:10.0.0.2", "203.0.113.9", None, "203.0.113.9"),
         # hops with ports
         ("10.0.0.2", "203.0.113.9:51234", None, "203.0.113.9"),
     ],
 )
 def test_trusted_proxy_resolution(peer, xff, forwarded, expected):
     assert ClientResolver(TRUSTED).resolve(peer, xff, forwarded) == expected
+
+
+@pytest.mark.parametrize(
+    ("forwarded", "expected"),
+    [
+        ('for="[2001:db8:cafe::17]:4711";proto=https', "2001:db8:cafe::17"),
+        ("for=192.0.2.60;proto=http;by=203.0.113.43", "192.0.2.60"),
+        ("for=6.6.6.6, for=198.51.100.3", "198.51.100.3"),
+    ],
+)
+def test_rfc7239_forwarded_when_configured(forwarded, expected):
+    resolver = ClientResolver(TRUSTED, header="forwarded")
+    assert resolver.resolve("10.0.0.2", "1.1.1.1", forwarded) == expected
 
 
 def test_without_trusted_proxies_forwarded_headers_are_never_believed():

@@ -19,12 +19,15 @@ _FORWARDED_FOR = re.compile(r'for="?\[?([^\]";,]+)', re.IGNORECASE)
 class ClientResolver:
     """Resolves client addresses for a set of trusted proxy networks."""
 
-    def __init__(self, trusted_proxies: list[str]) -> None:
+    def __init__(self, trusted_proxies: list[str], header: str = "x-forwarded-for") -> None:
         self._trusted = [ipaddress.ip_network(n, strict=False) for n in trusted_proxies]
+        self._use_forwarded = header == "forwarded"
         self._is_trusted = lru_cache(maxsize=65536)(self._check_trusted)
 
     def _check_trusted(self, address: str) -> bool:
         ip = parse_ip(address)
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
         return ip is not None and any(ip in net for net in self._trusted)
 
     def resolve(self, peer: str | None, forwarded_for: str | None, forwarded: str | None) -> str | None:
@@ -32,10 +35,10 @@ class ClientResolver:
         if peer is None or not self._trusted or not self._is_trusted(peer):
             return peer
         hops: list[str] = []
-        if forwarded:
-            hops = _FORWARDED_FOR.findall(forwarded)
-        elif forwarded_for:
-            hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
+        if self._use_forwarded:
+            hops = _FORWARDED_FOR.findall(forwarded or "")
+        else:
+            hops = [h.strip() for h in (forwarded_for or "").split(",") if h.strip()]
         for hop in reversed(hops):
             if parse_ip(hop) is None:
                 return peer  # a malformed hop: stop trusting the chain

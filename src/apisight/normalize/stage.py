@@ -27,7 +27,7 @@ class Normalizer:
     def __init__(self, settings: Settings, fingerprint: Fingerprinter) -> None:
         self.settings = settings
         self.fingerprint = fingerprint
-        self.clients = ClientResolver(settings.network.trusted_proxies)
+        self.clients = ClientResolver(settings.network.trusted_proxies, settings.network.forwarded_header)
 
     def __call__(self, raw: pl.DataFrame, *, source: str, source_file: str, first_id: str) -> pl.DataFrame:
         """Normalise ``raw``; event ids are ``first_id`` followed by a row number."""
