@@ -141,3 +141,21 @@ def test_truncated_gzip_keeps_what_was_readable_and_reports_it(tmp_path, logs):
     per_file = {f["file"]: f["records"] for f in s["files"]}
     assert per_file[str(logs / "access.log")] == 49  # the other files are untouched
     assert 0 < per_file[broken] < 3000
+
+
+def test_a_stray_file_in_a_directory_is_skipped_not_fatal(tmp_path, logs):
+    (logs / "nginx-error.log").write_text(
+        "2026/11/28 10:00:00 [error] 7#7: *1 open() \"/usr/share/nginx/html/x\" failed (2: No such file)\n"
+    )
+    (logs / "core.bin").write_bytes(bytes(range(256)) * 10)
+    s = summary(apisight("analyze", str(logs), "--data", str(tmp_path / "d"), "--json"))
+    assert s["records"] == 74
+    assert sorted(Path(x["file"]).name for x in s["skipped"]) == ["core.bin", "nginx-error.log"]
+
+
+def test_a_pipe_is_read_whole(tmp_path):
+    log = tmp_path / "in.log"
+    log.write_text(nginx_lines(5000))
+    command = f'{sys.executable} -m apisight.cli analyze <(cat "$0") --data "$1" --json'
+    result = subprocess.run(["bash", "-c", command, str(log), str(tmp_path / "d")], capture_output=True, timeout=120)
+    assert summary(result)["records"] == 5000

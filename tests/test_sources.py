@@ -1,19 +1,22 @@
 import gzip
 import io
+import os
+import threading
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from apisight.errors import InputError
-from apisight.sources import Source, expand, iter_line_batches
+from apisight.sources import Source, expand, iter_line_chunks
 
 
 def collect(data: bytes, chunk: int = 16, max_line: int = 1000):
     lines, too_long = [], []
-    for batch in iter_line_batches(io.BufferedReader(io.BytesIO(data)), chunk, max_line):
-        lines += list(zip(batch.frame["line_no"], batch.frame["line"], strict=True))
-        too_long += batch.too_long
+    for piece in iter_line_chunks(io.BufferedReader(io.BytesIO(data)), chunk, max_line):
+        frame, long_lines = piece.lines(max_line)
+        lines += list(zip(frame["line_no"], frame["line"], strict=True))
+        too_long += long_lines
     return lines, too_long
 
 
@@ -62,8 +65,9 @@ def test_expand_recurses_directories_and_rejects_missing_paths(tmp_path):
     (tmp_path / "a" / "2.log").write_text("x")
     (tmp_path / "1.log").write_text("x")
     (tmp_path / ".hidden").write_text("x")
-    names = [s.name for s in expand([str(tmp_path)])]
-    assert names == [str(tmp_path / "1.log"), str(tmp_path / "a" / "2.log")]
+    found = expand([str(tmp_path)])
+    assert [s.name for s in found] == [str(tmp_path / "1.log"), str(tmp_path / "a" / "2.log")]
+    assert all(s.walked for s in found)
     with pytest.raises(InputError, match="nope.log"):
         expand([str(tmp_path / "1.log"), str(tmp_path / "nope.log")])
 
@@ -85,3 +89,29 @@ def test_truncated_gzip_returns_what_decompressed_then_raises(tmp_path):
         assert 0 < len(first) < len(payload) and payload.startswith(first)
         with pytest.raises(EOFError):
             stream.read(10)
+
+
+def test_bytes_are_counted_even_while_skipping_an_over_long_line():
+    data = b"a\n" + b"z" * 500 + b"\nb\n"
+    chunks = list(iter_line_chunks(io.BufferedReader(io.BytesIO(data)), 16, 100))
+    assert sum(c.bytes_read for c in chunks) == len(data)
+
+
+def test_gzip_with_an_empty_first_member_is_not_empty(tmp_path):
+    path = tmp_path / "c.gz"
+    path.write_bytes(gzip.compress(b"") + gzip.compress(b"x\ny\n"))
+    assert Source(str(path)).head() == b"x\ny\n"
+
+
+def test_a_pipe_is_sniffed_without_losing_its_first_lines(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    payload = b"".join(b"line %d\n" % i for i in range(100_000))
+    writer = threading.Thread(target=lambda: fifo.write_bytes(payload))
+    writer.start()
+    source = Source(str(fifo))
+    assert source.is_stream and source.size() is None
+    assert source.head(1000).startswith(b"line 0\n")
+    with source.open() as stream:
+        assert stream.read() == payload
+    writer.join()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import shutil
 import sys
 from datetime import datetime
@@ -13,6 +14,7 @@ from typing import Annotated, Any
 
 import orjson
 import typer
+from rich.markup import escape
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -25,6 +27,11 @@ from apisight.pipeline import RunRequest, analyze, check_inputs
 from apisight.readers import registry
 from apisight.readers.base import ReaderOptions
 from apisight.store import Catalog
+
+try:  # typer >= 0.26 vendors click; older ones depend on it
+    from typer._click.exceptions import ClickException as UsageProblem
+except ImportError:  # pragma: no cover - depends on the installed typer
+    from click.exceptions import ClickException as UsageProblem
 
 DATA_ENV = "APISIGHT_DATA"
 DEFAULT_DATA = "apisight-data"
@@ -136,7 +143,7 @@ def demo_cmd(
     inputs = directory / "input"
     root = directory / "data"
     if not as_json:
-        err.print(f"[bold]Generating DemoBank traffic[/] into {inputs} (seed {seed}) ...")
+        err.print(f"[bold]Generating DemoBank traffic[/] into {escape(str(inputs))} (seed {seed}) ...")
     if inputs.exists():
         shutil.rmtree(inputs)
     if root.exists():
@@ -180,10 +187,7 @@ def query_cmd(
     """
     if out not in ("table", "json", "csv"):
         raise ConfigError(f"--format {out!r}: use table, json or csv")
-    root = data_dir(data)
-    if not root.is_dir():
-        raise ConfigError(f"no data directory at {root}: run `apisight analyze` or `apisight demo` first, or pass --data")
-    with Catalog(root) as catalog:
+    with Catalog(data_dir(data), read_only=True) as catalog:
         result = catalog.query(sql)
     if out == "json":
         rows = [dict(zip(result.columns, row, strict=True)) for row in result.rows]
@@ -197,7 +201,7 @@ def query_cmd(
     else:
         table = Table(*result.columns, show_lines=False)
         for row in result.rows:
-            table.add_row(*("" if v is None else str(v) for v in row))
+            table.add_row(*("" if v is None else escape(str(v)) for v in row))
         console.print(table)
         console.print(f"[dim]{len(result.rows)} row(s)[/]")
 
@@ -214,7 +218,7 @@ def init_cmd(
         raise ConfigError(f"{path} already exists (use --force to overwrite)")
     root.mkdir(parents=True, exist_ok=True)
     path.write_text(STARTER_CONFIG, encoding="utf-8")
-    console.print(f"Wrote {path}. Every setting is optional; edit what you need.")
+    console.print(f"Wrote {path}. Every setting is optional; edit what you need.", markup=False)
 
 
 @app.command("formats")
@@ -230,12 +234,18 @@ def formats_cmd(as_json: JsonOpt = False) -> None:
     console.print(table)
 
 
+_JSONPATH = re.compile(r"\$(?:\.[A-Za-z0-9_@$-]+|\[\d+\]|\['[^']+'\]|\[\"[^\"]+\"\])+")
+
+
 def _parse_map(items: list[str]) -> dict[str, str]:
     mapping = {}
     for item in items:
         name, sep, path = item.partition("=")
-        if not sep or not name or not path.startswith("$"):
-            raise ConfigError(f"--map {item!r}: expected FIELD=JSONPATH, e.g. ts=$.time")
+        if not sep or not name or not _JSONPATH.fullmatch(path.strip()):
+            raise ConfigError(
+                f"--map {item!r}: expected FIELD=JSONPATH with keys and indexes, e.g. ts=$.time or "
+                "ip=$.client['x-real-ip'] or first=$.items[0]"
+            )
         mapping[name.strip()] = path.strip()
     return mapping
 
@@ -277,26 +287,28 @@ def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
     table.add_column()
     table.add_row("records", f"{summary['records']:,}")
     table.add_row("malformed", f"{summary['malformed']['total']:,}")
-    table.add_row("sources", ", ".join(f"{k} ({v:,})" for k, v in summary["sources"].items()))
+    table.add_row("sources", escape(", ".join(f"{k} ({v:,})" for k, v in summary["sources"].items())))
     table.add_row("hosts", f"{summary['hosts']:,}")
     table.add_row("endpoints (raw paths)", f"{summary['endpoints']:,}")
     table.add_row("clients", f"{summary['clients']:,}")
     table.add_row("time span", f"{summary['first_event']} → {summary['last_event']}")
     table.add_row("speed", f"{summary['records_per_second']:,} records/s in {summary['seconds']} s")
-    table.add_row("stored in", summary["data_dir"])
+    table.add_row("stored in", escape(summary["data_dir"]))
     console.print(table)
     if summary["top_hosts"]:
         hosts = Table("host", "records", title="Hosts", title_justify="left")
         for h in summary["top_hosts"]:
-            hosts.add_row(str(h["host"]), f"{h['records']:,}")
+            hosts.add_row(escape(str(h["host"] or "(unknown)")), f"{h['records']:,}")
         console.print(hosts)
     bad = summary["malformed"]
     if bad["total"]:
         errors = Table("file", "line", "problem", title="Malformed records (first ones)", title_justify="left")
         for e in bad["examples"]:
-            errors.add_row(Path(e["file"]).name, str(e["line_no"]), e["reason"])
+            errors.add_row(escape(Path(e["file"]).name), str(e["line_no"]), escape(e["reason"]))
         console.print(errors)
-        console.print(f"Malformed records were set aside in {bad['quarantine_file']} (secrets scrubbed).")
+        console.print(f"Malformed records were set aside in {bad['quarantine_file']} (secrets scrubbed).", markup=False)
+    for skip in summary.get("skipped", []):
+        err.print(f"skipped {skip['file']}: {skip['reason']}", markup=False, highlight=False)
     if summary["retention"]["removed_days"]:
         console.print(f"Retention removed {len(summary['retention']['removed_days'])} day(s) of old events.")
 
@@ -308,22 +320,24 @@ def main() -> None:
     except ApisightError as e:
         if _debug:
             raise
-        err.print(f"[bold red]error:[/] {e}", highlight=False)
+        err.print(f"error: {e}", markup=False, highlight=False, style="bold red")
         sys.exit(1)
     except typer.Exit as e:
         sys.exit(e.exit_code)
     except (typer.Abort, KeyboardInterrupt):
-        err.print("aborted")
+        err.print("aborted", markup=False)
         sys.exit(130)
-    except Exception as e:  # click usage errors and the unexpected
-        import click
-
-        if isinstance(e, click.ClickException):
-            e.show()
-            sys.exit(e.exit_code)
+    except UsageProblem as e:  # wrong options or arguments
+        e.show()
+        sys.exit(e.exit_code)
+    except Exception as e:  # noqa: BLE001 - the last line of defence against a traceback
         if _debug:
             raise
-        err.print(f"[bold red]internal error:[/] {type(e).__name__}: {e} (rerun with --debug for details)")
+        err.print(
+            f"internal error: {type(e).__name__}: {e} (rerun with --debug for details)",
+            markup=False,
+            highlight=False,
+        )
         sys.exit(2)
 
 

@@ -46,7 +46,14 @@ def load_key(data_dir: Path, key_file: str | None = None) -> bytes:
         raise ConfigError(f"fingerprint.key_file {path} does not exist")
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32).encode()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    staged = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(key)
+    try:
+        os.link(staged, path)  # atomic and never overwrites: a concurrent first run wins once
+    except FileExistsError:
+        key = path.read_bytes().strip()
+    finally:
+        staged.unlink()
     return key

@@ -28,7 +28,7 @@ from apisight.executor import WORKER_THRESHOLD_BYTES, BatchRunner
 from apisight.fingerprints import load_key
 from apisight.normalize.redact import redact_text
 from apisight.readers import registry
-from apisight.readers.base import ParseResult, Reader, ReaderOptions
+from apisight.readers.base import ParseResult, Reader, ReaderOptions, unreadable
 from apisight.sources import Source, expand
 from apisight.store import Catalog, apply_retention
 from apisight.store.layout import quarantine_dir
@@ -77,7 +77,15 @@ def new_run_id() -> str:
 def analyze(request: RunRequest, on_progress: Callable[[Progress], None] | None = None) -> dict[str, Any]:
     """Read every input, store its events and return the run summary (JSON-ready)."""
     sources = expand(request.inputs)
-    readers = [(s, _reader_for(s, request)) for s in sources]
+    skipped: list[dict[str, str]] = []
+    readers: list[tuple[Source, Reader | None]] = []
+    for source in sources:
+        try:
+            readers.append((source, _reader_for(source, request)))
+        except (InputError, OSError) as e:
+            if not source.walked:  # a file the user named: stop before writing anything
+                raise InputError(str(e) if isinstance(e, InputError) else f"{source.name}: {e}") from e
+            skipped.append({"file": source.name, "reason": str(e)})
     started = datetime.now(UTC)
     run_id = new_run_id()
     settings = request.settings
@@ -98,6 +106,7 @@ def analyze(request: RunRequest, on_progress: Callable[[Progress], None] | None 
             on_progress(progress)
 
     batch_no = 0
+    settings_json = settings.model_dump_json()
     big = progress.total_bytes is not None and progress.total_bytes >= WORKER_THRESHOLD_BYTES
     with BatchRunner(use_worker=big) as runner:
         for source, reader in readers:
@@ -109,7 +118,7 @@ def analyze(request: RunRequest, on_progress: Callable[[Progress], None] | None 
             for task in _tasks(reader, source):
                 batch_no += 1
                 job = BatchJob(task, reader.name, source.name, f"{run_id}-{batch_no}", str(request.data_dir),
-                               settings.model_dump_json(), key)
+                               settings_json, key)
                 in_flight.append((runner.submit(job), result))
                 while in_flight and (in_flight[0][0].done() or len(in_flight) > MAX_IN_FLIGHT):
                     finish_oldest()
@@ -121,6 +130,7 @@ def analyze(request: RunRequest, on_progress: Callable[[Progress], None] | None 
     with Catalog(request.data_dir) as catalog:
         overview = catalog.run_overview([p for p in written if p.exists()])
         summary = _summary(run_id, request, results, progress, overview, removed, quarantine_file, started, finished)
+        summary["skipped"] = skipped
         catalog.record_run(run_id, started, finished, summary, [r.__dict__ for r in results])
     return summary
 
@@ -138,15 +148,11 @@ def _reader_for(source: Source, request: RunRequest) -> Reader | None:
 
 
 def _tasks(reader: Reader, source: Source) -> Iterator[Callable[[], ParseResult]]:
-    """Parsing work for ``source``: the reader's own tasks, or its batches as done work."""
-    tasks = getattr(reader, "tasks", None)
-    if tasks is not None:
-        return iter(tasks(source))
-    return (partial(_already_parsed, parsed) for parsed in reader.read(source))
-
-
-def _already_parsed(parsed: ParseResult) -> ParseResult:
-    return parsed
+    """The reader's tasks for ``source``; a source that cannot be read becomes one problem."""
+    try:
+        yield from reader.tasks(source)
+    except OSError as e:
+        yield partial(unreadable, 0, f"cannot read {source.name}: {e.strerror or e}")
 
 
 def _count(

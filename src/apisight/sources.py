@@ -27,38 +27,53 @@ DEFAULT_MAX_LINE_BYTES = 4 * 1024 * 1024
 
 @dataclass(frozen=True)
 class Source:
-    """One input: a file path or ``-`` for standard input."""
+    """One input: a file path, or ``-`` for standard input.
+
+    ``walked`` marks files found by walking a directory (a stray file there is skipped,
+    not fatal). Standard input and other non-regular files (pipes, process
+    substitution) can be read only once: they share one buffered stream, so sniffing
+    their first lines does not consume them.
+    """
 
     name: str
+    walked: bool = False
 
     @property
     def is_stdin(self) -> bool:
         return self.name == STDIN
 
+    @property
+    def is_stream(self) -> bool:
+        return self.is_stdin or not Path(self.name).is_file()
+
     def size(self) -> int | None:
-        """Bytes on disk (compressed size for .gz), or None for stdin."""
-        return None if self.is_stdin else Path(self.name).stat().st_size
+        """Bytes on disk (compressed size for .gz), or None for streams."""
+        return None if self.is_stream else Path(self.name).stat().st_size
 
     def open(self) -> BinaryIO:
         """Open for binary reading, transparently decompressing gzip."""
-        raw: io.BufferedReader = _stdin() if self.is_stdin else open(self.name, "rb")  # noqa: SIM115
+        raw = _shared_stream(self.name) if self.is_stream else open(self.name, "rb")  # noqa: SIM115
         if raw.peek(2)[:2] == GZIP_MAGIC:
             return GzipStream(raw)  # type: ignore[return-value]
         return raw
 
     def head(self, max_bytes: int = 256 * 1024) -> bytes:
-        """The first bytes (decompressed as far as they go), without consuming stdin."""
-        if self.is_stdin:
-            data = _stdin().peek(max_bytes)[:max_bytes]
-        else:
-            with open(self.name, "rb") as f:
-                data = f.read(max_bytes)
-        if data[:2] != GZIP_MAGIC:
-            return data
-        try:  # a partial stream decompresses as far as it goes, truncated or not
-            return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data, max_bytes)
-        except zlib.error as e:
-            raise InputError(f"{self.name}: not a readable gzip file: {e}") from e
+        """The first bytes (decompressed as far as they go), without consuming a stream."""
+        if self.is_stream:
+            data = _shared_stream(self.name).peek(max_bytes)[:max_bytes]
+            if data[:2] != GZIP_MAGIC:
+                return data
+            return _read_tolerantly(GzipStream(io.BytesIO(data)), max_bytes)  # type: ignore[arg-type]
+        with self.open() as stream:
+            return _read_tolerantly(stream, max_bytes)
+
+
+def _read_tolerantly(stream: BinaryIO, max_bytes: int) -> bytes:
+    """Up to ``max_bytes``; a damaged gzip gives what decompressed before the damage."""
+    try:
+        return stream.read(max_bytes)
+    except (EOFError, zlib.error):
+        return b""
 
 
 class GzipStream(io.RawIOBase):
@@ -124,15 +139,15 @@ class GzipStream(io.RawIOBase):
         super().close()
 
 
-_STDIN: io.BufferedReader | None = None
+_STREAMS: dict[str, io.BufferedReader] = {}
 
 
-def _stdin() -> io.BufferedReader:
-    """One shared, peekable buffer over standard input (it can be read only once)."""
-    global _STDIN
-    if _STDIN is None:
-        _STDIN = io.BufferedReader(sys.stdin.buffer, buffer_size=1024 * 1024)  # type: ignore[arg-type]
-    return _STDIN
+def _shared_stream(name: str) -> io.BufferedReader:
+    """One peekable buffer per stream (stdin, a pipe), since it can be read only once."""
+    if name not in _STREAMS:
+        raw = sys.stdin.buffer if name == STDIN else open(name, "rb", buffering=0)  # noqa: SIM115
+        _STREAMS[name] = io.BufferedReader(raw, buffer_size=1024 * 1024)  # type: ignore[arg-type]
+    return _STREAMS[name]
 
 
 def expand(paths: list[str]) -> list[Source]:
@@ -152,7 +167,7 @@ def expand(paths: list[str]) -> list[Source]:
             sources.append(Source(STDIN))
         elif Path(p).is_dir():
             files = sorted(f for f in Path(p).rglob("*") if f.is_file() and not f.name.startswith("."))
-            sources.extend(Source(str(f)) for f in files)
+            sources.extend(Source(str(f), walked=True) for f in files)
         else:
             sources.append(Source(p))
     return sources
@@ -178,15 +193,6 @@ class LineChunk:
         return frame, self.too_long + long_lines
 
 
-@dataclass
-class LineBatch:
-    """A decoded batch of lines: ``frame`` has columns ``line_no``, ``line``."""
-
-    frame: pl.DataFrame
-    too_long: list[int]
-    bytes_read: int
-
-
 LINE_SCHEMA = {"line_no": pl.Int64, "line": pl.String}
 
 
@@ -198,17 +204,18 @@ def iter_line_chunks(
     """Cut a byte stream into chunks of complete lines, numbering lines from 1.
 
     A line longer than ``max_line_bytes`` is skipped (its number reported) without ever
-    being held whole in memory.
+    being held whole in memory. Every byte read is accounted to some chunk.
     """
     carry = b""
     next_line = 1
     skipping = False  # inside an over-long line, discarding until its newline
     too_long: list[int] = []
+    unreported = 0  # bytes read since the last chunk was yielded
     while True:
         chunk = stream.read(chunk_bytes)
         if not chunk:
             break
-        read = len(chunk)
+        unreported += len(chunk)
         if skipping:
             nl = chunk.find(b"\n")
             if nl < 0:
@@ -223,9 +230,6 @@ def iter_line_chunks(
             if len(carry) > max_line_bytes:
                 too_long.append(next_line)
                 carry, skipping = b"", True
-            if too_long:
-                yield LineChunk(b"", next_line, too_long, read)
-                too_long = []
             continue
         carry = data[cut + 1 :]
         body = data[: cut + 1]
@@ -234,23 +238,12 @@ def iter_line_chunks(
         if len(carry) > max_line_bytes:
             too_long.append(next_line)
             carry, skipping = b"", True
-        yield LineChunk(body, first, too_long, read)
-        too_long = []
+        yield LineChunk(body, first, too_long, unreported)
+        too_long, unreported = [], 0
     if carry and not skipping:
-        yield LineChunk(carry + b"\n", next_line, too_long, 0)
-    elif too_long:
-        yield LineChunk(b"", next_line, too_long, 0)
-
-
-def iter_line_batches(
-    stream: BinaryIO,
-    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
-    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
-) -> Iterator[LineBatch]:
-    """Decoded batches of lines; invalid UTF-8 becomes replacement characters."""
-    for chunk in iter_line_chunks(stream, chunk_bytes, max_line_bytes):
-        frame, too_long = chunk.lines(max_line_bytes)
-        yield LineBatch(frame, too_long, chunk.bytes_read)
+        yield LineChunk(carry + b"\n", next_line, too_long, unreported)
+    elif too_long or unreported:
+        yield LineChunk(b"", next_line, too_long, unreported)
 
 
 def _split_lines(body: bytes, first_line: int, max_line_bytes: int) -> tuple[pl.DataFrame, list[int]]:

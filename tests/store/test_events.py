@@ -41,3 +41,16 @@ def test_events_view_exists_and_is_empty_before_any_data(tmp_path):
     with Catalog(tmp_path) as c:
         result = c.query("SELECT count(*), count(DISTINCT principal) FROM events")
     assert result.rows == [(0, 0)]
+
+
+def test_a_future_clock_cannot_wipe_history(tmp_path):
+    today = date(2026, 11, 28)
+    write_events(tmp_path, events([today, today - timedelta(days=3), date(2031, 1, 1)]), "r-1")
+    assert apply_retention(tmp_path, 30, today=today) == []
+    assert len(partitions(tmp_path)) == 3
+
+
+def test_files_appear_only_when_complete(tmp_path):
+    files = write_events(tmp_path, events([date(2025, 1, 1)]), "r-1")
+    assert [f.name for f in files] == ["part-r-1.parquet"]
+    assert not list(tmp_path.rglob("*.tmp"))

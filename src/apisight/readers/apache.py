@@ -58,6 +58,7 @@ class ApacheReader(NginxReader):
 
     name: ClassVar[str] = "apache"
     description: ClassVar[str] = "Apache httpd access log: combined, common, or a LogFormat string (--log-format)"
+    logs_start_time: ClassVar[bool] = True
 
     def __init__(self, options: ReaderOptions | None = None) -> None:
         options = options or ReaderOptions()

@@ -56,8 +56,12 @@ class Reader(Protocol):
         """True if the first non-empty lines of an input look like this format."""
         ...
 
-    def read(self, source: Source) -> Iterator[ParseResult]:
-        """Yield parsed batches until the source is exhausted."""
+    def tasks(self, source: Source) -> Iterator[Callable[[], ParseResult]]:
+        """Parsing work for ``source``, one picklable callable per batch, in input order.
+
+        Iterating reads the input (and stops at its end); calling a task parses. Tasks
+        may run in another process, so they must not close over unpicklable state.
+        """
         ...
 
 
@@ -81,15 +85,12 @@ class LineReader:
         raise NotImplementedError
 
     def read(self, source: Source) -> Iterator[ParseResult]:
+        """Parse ``source`` here and now, batch by batch (for tests and scripts)."""
         for task in self.tasks(source):
             yield task()
 
     def tasks(self, source: Source) -> Iterator[Callable[[], ParseResult]]:
-        """Parsing work, one callable per batch of lines, in input order.
-
-        Reading and splitting happen here, as the iterator advances; the parsing itself
-        is left to whoever calls the task, so a pipeline can run several at once.
-        """
+        """One task per chunk of lines; cutting chunks happens as the iterator advances."""
         next_line = 1
         with source.open() as stream:
             try:
@@ -118,10 +119,10 @@ class LineReader:
         return result
 
 
-def unreadable(line_no: int, reason: str) -> ParseResult:
-    """The rest of a source could not be read (e.g. a truncated gzip file)."""
+def unreadable(line_no: int, reason: str, bytes_read: int = 0) -> ParseResult:
+    """A source (or the rest of it) could not be read: one problem, no records."""
     problem = pl.DataFrame({"line_no": [line_no], "reason": [reason], "excerpt": [""]}, schema=MALFORMED_SCHEMA)
-    return ParseResult(empty_result().records, problem)
+    return ParseResult(empty_result().records, problem, bytes_read)
 
 
 def empty_result() -> ParseResult:

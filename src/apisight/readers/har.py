@@ -14,7 +14,7 @@ from typing import ClassVar
 import orjson
 import polars as pl
 
-from apisight.readers.base import MALFORMED_SCHEMA, LineReader, ParseResult, empty_result
+from apisight.readers.base import LineReader, ParseResult, unreadable
 from apisight.readers.harl import HarlReader
 from apisight.sources import Source
 
@@ -40,11 +40,7 @@ class HarReader(LineReader):
             if not isinstance(entries, list):
                 raise TypeError("log.entries is not a list")
         except (orjson.JSONDecodeError, KeyError, TypeError) as e:
-            problem = pl.DataFrame(
-                {"line_no": [0], "reason": [f"not a HAR document: {e}"], "excerpt": [data[:200].decode("utf-8", "replace")]},
-                schema=MALFORMED_SCHEMA,
-            )
-            yield lambda: ParseResult(empty_result().records, problem, len(data))
+            yield partial(unreadable, 0, f"not a HAR document: {e}", len(data))
             return
         entry_reader = HarlReader(self.options)
         for start in range(0, len(entries), ENTRIES_PER_BATCH):

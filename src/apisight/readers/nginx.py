@@ -136,6 +136,8 @@ class NginxReader(LineReader):
 
     name: ClassVar[str] = "nginx"
     description: ClassVar[str] = "nginx access log: combined, common, or a custom log_format (--log-format)"
+    #: nginx writes the time a request *ended*; Apache's %t is when it was received.
+    logs_start_time: ClassVar[bool] = False
 
     def __init__(self, options: ReaderOptions | None = None) -> None:
         super().__init__(options)
@@ -185,7 +187,7 @@ class NginxReader(LineReader):
             latency_ms = first.cast(pl.Float64, strict=False) * 1000
         if latency_ms is not None:
             out.append(latency_ms.alias("latency_ms"))
-        out.append(_timestamp(v, latency_ms).alias("ts"))
+        out.append(_timestamp(v, None if self.logs_start_time else latency_ms).alias("ts"))
         if "request" in v:
             out.extend(split_request_line(pl.col("request")))
         for var, column in _COLUMNS.items():

@@ -54,16 +54,28 @@ class Catalog:
     """One open connection to ``catalog.duckdb`` in a data directory."""
 
     def __init__(self, data_dir: Path, read_only: bool = False) -> None:
+        """Open (creating it unless ``read_only``) the catalog of ``data_dir``.
+
+        Read-only opens let queries run while an analysis holds the write lock.
+        """
         self.data_dir = data_dir
         path = catalog_path(data_dir)
+        if read_only and not path.exists():
+            raise StoreError(
+                f"no apisight data in {data_dir}: run `apisight analyze` or `apisight demo` first, or pass --data"
+            )
         try:
-            data_dir.mkdir(parents=True, exist_ok=True)
-            self.db = duckdb.connect(str(path), read_only=read_only and path.exists())
+            if not read_only:
+                data_dir.mkdir(parents=True, exist_ok=True)
+            self.db = duckdb.connect(str(path), read_only=read_only)
             if not read_only:
                 self.db.execute(_RUNS_DDL)
+        except duckdb.Error as e:
+            raise StoreError(f"cannot open the catalog {path}: {e}") from e
+        try:
             self._refresh_events_view()
         except duckdb.Error as e:
-            raise StoreError(f"cannot open the catalog {path}: {e} (is another apisight writing to it?)") from e
+            raise StoreError(f"cannot read the stored events in {events_dir(data_dir)}: {e}") from e
 
     def close(self) -> None:
         self.db.close()
@@ -117,7 +129,8 @@ class Catalog:
             "SELECT host, count(*) AS n FROM read_parquet(?) GROUP BY host ORDER BY n DESC, host LIMIT 10",
             [paths],
         ).fetchall()
-        assert row is not None
+        if row is None:
+            raise StoreError("the run overview query returned nothing")
         return {
             "hosts": row[0],
             "endpoints": row[1],

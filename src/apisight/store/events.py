@@ -8,8 +8,9 @@ it counts in event time, so analysing last year's logs keeps them.
 
 from __future__ import annotations
 
+import os
 import shutil
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -36,9 +37,11 @@ def write_events(data_dir: Path, events: pl.DataFrame, batch_id: str) -> list[Pa
     for (day,), part in by_day.items():
         folder = root / f"{PARTITION}{'undated' if day is None else day.isoformat()}"
         path = folder / f"part-{batch_id}.parquet"
+        partial = folder / f".part-{batch_id}.parquet.tmp"  # invisible to the events view until complete
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            part.write_parquet(path, compression="zstd", compression_level=1, statistics=True)
+            part.write_parquet(partial, compression="zstd", compression_level=1, statistics=True)
+            os.replace(partial, path)
         except OSError as e:
             raise StoreError(f"cannot write {path}: {e}") from e
         written.append(path)
@@ -60,12 +63,18 @@ def partitions(data_dir: Path) -> dict[date, Path]:
     return found
 
 
-def apply_retention(data_dir: Path, days: int) -> list[date]:
-    """Delete partitions more than ``days`` before the newest one; returns the days removed."""
+def apply_retention(data_dir: Path, days: int, today: date | None = None) -> list[date]:
+    """Delete partitions more than ``days`` before the newest one; returns the days removed.
+
+    Time is event time, so old logs analysed today are kept; but the anchor is never
+    later than tomorrow, so a few events with a clock far in the future cannot wipe
+    the rest of the history.
+    """
     stored = partitions(data_dir)
     if not stored:
         return []
-    cutoff = max(stored) - timedelta(days=days - 1)
+    latest_plausible = (today or datetime.now(UTC).date()) + timedelta(days=1)
+    cutoff = min(max(stored), latest_plausible) - timedelta(days=days - 1)
     removed = sorted(d for d in stored if d < cutoff)
     for d in removed:
         shutil.rmtree(stored[d], ignore_errors=True)
