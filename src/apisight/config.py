@@ -53,7 +53,7 @@ class NetworkSettings(_Section):
 
 
 class AuthSettings(_Section):
-    """Where credentials are found."""
+    """Where credentials are found, and which headers and parameters hold secrets."""
 
     api_key_headers: list[str] = Field(
         default_factory=lambda: ["x-api-key", "api-key", "apikey", "x-apikey", "x-api-token", "ocp-apim-subscription-key"]
@@ -61,15 +61,33 @@ class AuthSettings(_Section):
     api_key_query_params: list[str] = Field(default_factory=lambda: ["api_key", "apikey", "api-key", "key"])
     secret_query_params: list[str] = Field(
         default_factory=lambda: [
-            "access_token", "token", "id_token", "refresh_token", "password", "passwd", "secret",
+            "access_token", "token", "id_token", "refresh_token", "code", "password", "passwd", "secret",
             "client_secret", "signature", "sig", "x-amz-security-token", "x-amz-signature",
         ]
     )
+    secret_headers: list[str] = Field(
+        default_factory=lambda: [
+            "proxy-authorization", "x-auth-token", "x-access-token", "private-token", "x-csrf-token",
+            "x-xsrf-token", "x-amz-security-token", "x-goog-iap-jwt-assertion",
+        ],
+        description=(
+            "headers never stored, besides authorization, cookie, set-cookie, api_key_headers"
+            " and any whose name says secret (…-token, …-secret, …-password, session-id)"
+        ),
+    )
 
-    @field_validator("api_key_headers", "api_key_query_params", "secret_query_params")
+    @field_validator("api_key_headers", "api_key_query_params", "secret_query_params", "secret_headers")
     @classmethod
     def _lower(cls, value: list[str]) -> list[str]:
         return [v.lower() for v in value]
+
+    def dropped_headers(self) -> list[str]:
+        """Every header name that is never stored: the fixed three, then the configured ones."""
+        return ["authorization", "cookie", "set-cookie", *self.secret_headers, *self.api_key_headers]
+
+    def secret_params(self) -> list[str]:
+        """Every query (and fragment) parameter whose value is masked before storage."""
+        return [*self.api_key_query_params, *self.secret_query_params]
 
 
 class Partner(_Section):
@@ -158,9 +176,15 @@ auth:
   # Request headers and query parameters that carry API keys (fingerprinted, never stored).
   api_key_headers: [x-api-key, api-key, apikey, x-apikey, x-api-token, ocp-apim-subscription-key]
   api_key_query_params: [api_key, apikey, api-key, key]
-  # Query parameters whose values are secrets: replaced by [redacted] before storage.
-  secret_query_params: [access_token, token, id_token, refresh_token, password, passwd, secret,
+  # Query and fragment parameters whose values are secrets: replaced by [redacted] before
+  # storage, in the query, the referer and URLs in headers (Location). `code` is the OAuth
+  # authorization code. Names that say secret (password, token, ...) are masked anyway.
+  secret_query_params: [access_token, token, id_token, refresh_token, code, password, passwd, secret,
                         client_secret, signature, sig, x-amz-security-token, x-amz-signature]
+  # Headers never stored, besides authorization, cookie, set-cookie, api_key_headers and
+  # any whose name says secret (x-session-token, x-client-secret, ...).
+  secret_headers: [proxy-authorization, x-auth-token, x-access-token, private-token, x-csrf-token,
+                   x-xsrf-token, x-amz-security-token, x-goog-iap-jwt-assertion]
 
 # B2B clients, recognised by key id (as apisight shows it), OAuth client_id, user or network.
 partners: []

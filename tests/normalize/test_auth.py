@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 
 from apisight.fingerprints import Fingerprinter
-from apisight.normalize.auth import authorization_columns, inspect_authorization
+from apisight.normalize.auth import authorization_columns, inspect_authorization, looks_like_key
 
 FP = Fingerprinter(b"0123456789abcdef0123456789abcdef")
 TOKEN = jwt.encode(
@@ -56,3 +56,57 @@ def test_columns_follow_rows_and_nulls():
     cols = authorization_columns(values, FP)
     assert cols["principal"].to_list() == ["cust-1042", None, "cust-1042"]
     assert cols["auth_scheme"].to_list() == ["bearer", None, "bearer"]
+
+
+def basic(raw: str) -> str:
+    return "Basic " + base64.b64encode(raw.encode()).decode()
+
+
+STRIPE_KEY = "sk_live_51Hs8dKJl2k3j4h5g6f7d8s9aQwErTy"
+
+
+@pytest.mark.parametrize(
+    ("decoded", "principal"),
+    [
+        ("ops-user:hunter2", "ops-user"),
+        ("ann@example.com:pw", "ann@example.com"),
+        ("service-account-user-2024:pw", "service-account-user-2024"),
+        ("firstName_lastName:pw", "firstName_lastName"),
+        ("ops-user:", "ops-user"),
+        (STRIPE_KEY + ":", None),  # Stripe: the secret key is the user, the password empty
+        ("pk_test_abc:", None),
+        ("rk_live_abc:x", None),
+        ("key_abc:x", None),
+        ("J8JuUf3gm9PZyDSM2Hc4:X", None),  # Freshdesk-style random key as the user
+        ("0193f260ec66693bc3f5a1b2c3d4e5f6:", None),  # hex key (Recurly, BambooHR)
+        ("a9cfa2ff-58dc-46e9-9c3f-73894c11c10d:s", None),  # UUID
+        ("hunter2", None),  # no ':' — the whole value is a secret
+        (STRIPE_KEY, None),
+        (":only-password", None),
+    ],
+)
+def test_basic_principal_never_holds_a_key(decoded, principal):
+    header = basic(decoded)
+    c = inspect_authorization(header, FP)
+    assert (c.auth_scheme, c.principal) == ("basic", principal)
+    assert c.credential_fp == FP(header.split(" ", 1)[1])  # still tells callers apart
+
+
+@pytest.mark.parametrize(
+    ("user", "key_like"),
+    [
+        ("sk_live_abc", True),
+        ("SK_TEST_abc", True),
+        ("ghp_16C7e42F292c6912E7710c838347Ae178B4a", True),
+        ("dFYpKrjKYlXEMAzzdVzUwq", True),  # mixed case, no digits
+        ("12345678901234567890", True),
+        ("bob", False),
+        ("ann@example.com", False),
+        ("integration_test_user_01", False),
+        ("reporting-service-prod-01", False),
+        ("backup_operator_account", False),
+        ("short1a2b3c", False),
+    ],
+)
+def test_looks_like_key(user, key_like):
+    assert looks_like_key(user) == key_like

@@ -1,9 +1,13 @@
 import base64
+import string
 
 import jwt
 import orjson
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from apisight.config import Partner, Settings
 from apisight.events import EVENT_SCHEMA
@@ -99,3 +103,122 @@ def test_trusted_proxy_setting_is_applied():
     settings = Settings.model_validate({"network": {"trusted_proxies": ["10.0.0.0/8"]}})
     e = run(raw(peer_ip="10.1.1.1", forwarded_for="198.51.100.4"), settings)
     assert (e["client_ip"], e["peer_ip"]) == ("198.51.100.4", "10.1.1.1")
+
+
+def test_redaction_happens_before_the_cut():
+    settings = Settings.model_validate({"capture": {"max_body_bytes": 30}})
+    body = '{"note":"x","password":"SECRETTRUNCATEDBYTHECUT"}'
+    stored = run(raw(request_body=body), settings)["request_body"]
+    assert len(stored) == 30
+    assert "SECRET" not in stored
+    assert stored.startswith('{"note":"x","password":"[redac')
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        *("x-auth-token", "x-access-token", "private-token", "x-csrf-token", "x-xsrf-token"),
+        *("x-amz-security-token", "x-goog-iap-jwt-assertion", "proxy-authorization", "authorization"),
+        *("cookie", "x-api-key", "ocp-apim-subscription-key", "x-session-token", "x-client-secret"),
+    ],
+)
+def test_secret_request_and_response_headers_are_not_stored(header):
+    headers = orjson.dumps({header: "SECRETVALUE1", "accept": "*/*"}).decode()
+    e = run(raw(request_headers=headers, response_headers=headers.replace("accept", "vary")))
+    assert orjson.loads(e["request_headers"]) == {"accept": "*/*"}
+    assert orjson.loads(e["response_headers"]) == {"vary": "*/*"}
+
+
+def test_secret_headers_are_configurable_and_the_fixed_ones_stay():
+    settings = Settings.model_validate(
+        {"auth": {"secret_headers": ["x-tenant-sig"], "api_key_headers": ["x-k"]}}
+    )
+    fixed = {"cookie": "c", "authorization": "Basic eDp5", "set-cookie": "d"}
+    headers = {"x-tenant-sig": "a", "x-k": "b", "x-auth-token": "e", "accept": "*/*", **fixed}
+    e = run(raw(request_headers=orjson.dumps(headers).decode()), settings)
+    assert orjson.loads(e["request_headers"]) == {"accept": "*/*"}  # x-auth-token: its name says token
+
+
+def test_header_maps_with_spaces_and_capitals_lose_their_secrets():
+    headers = '{"Accept": "*/*", "Cookie": "sid=abc", "X-Auth-Token" : "tok", "set-cookie": ["a=1", "b=2"]}'
+    e = run(raw(request_headers=headers, response_headers=headers))
+    assert orjson.loads(e["request_headers"]) == {"Accept": "*/*"}
+    assert orjson.loads(e["response_headers"]) == {"Accept": "*/*"}
+
+
+def test_referer_and_location_lose_oauth_codes_and_tokens():
+    location = "https://app.example/cb?code=AUTHCODE2&state=s-2#access_token=TOK2"
+    e = run(
+        raw(
+            referer="https://idp.example/cb?code=AUTHCODE1&state=s-1#access_token=TOK1&token_type=bearer",
+            response_headers=orjson.dumps({"location": location}).decode(),
+        )
+    )
+    assert e["referer"] == (
+        "https://idp.example/cb?code=[redacted]&state=s-1#access_token=[redacted]&token_type=bearer"
+    )
+    assert orjson.loads(e["response_headers"]) == {
+        "location": "https://app.example/cb?code=[redacted]&state=s-2#access_token=[redacted]"
+    }
+
+
+def test_query_and_matrix_params_lose_secrets_named_anywhere():
+    e = run(raw(target="/app;jsessionid=SESS1/x?newPassword=p1&code=c1&state=ok&page=2"))
+    assert e["path"] == "/app;jsessionid=[redacted]/x"
+    assert e["query"] == "newPassword=[redacted]&code=[redacted]&state=ok&page=2"
+
+
+def test_remote_user_that_is_a_key_is_fingerprinted_not_stored():
+    e = run(raw(request_headers=None, remote_user=API_KEY, target="/x"))
+    assert (e["auth_scheme"], e["principal"], e["credential_fp"]) == ("basic", None, FP(API_KEY))
+    assert run(raw(request_headers=None, remote_user="bob", target="/x"))["principal"] == "bob"
+
+
+def test_stripe_style_basic_leaves_no_principal():
+    stripe = "Basic " + base64.b64encode(f"sk_live_{API_KEY}:".encode()).decode()
+    e = run(raw(request_headers=None, authorization=stripe, target="/x"))
+    assert (e["auth_scheme"], e["principal"]) == ("basic", None)
+    assert API_KEY not in orjson.dumps(e, default=str).decode()
+
+
+SECRET_FIELDS = [
+    *("password", "newPassword", "user-password", "passwd", "accessToken", "access_token", "refreshToken"),
+    *("clientSecret", "client_secret", "apiKey", "x-api-key", "privateKey", "sessionId", "session_id"),
+    *("token", "pin", "cvv", "otp"),
+]
+TOKENS = st.text(alphabet=string.ascii_letters + string.digits, min_size=24, max_size=24)
+
+
+@hypothesis_settings(max_examples=150, deadline=None)
+@given(
+    token=TOKENS,
+    field=st.sampled_from(SECRET_FIELDS),
+    param=st.sampled_from([*Settings().auth.secret_params(), *SECRET_FIELDS]),
+    header=st.sampled_from(Settings().auth.dropped_headers()),
+    header_case=st.sampled_from([str.lower, str.title, str.upper]),
+    in_fragment=st.booleans(),
+    padding=st.integers(0, 60),
+    max_body=st.sampled_from([16, 40, 64, 65536]),
+)
+def test_planted_secrets_never_reach_stored_columns(
+    token, field, param, header, header_case, in_fragment, padding, max_body
+):
+    body = orjson.dumps({"note": "-" * padding, field: token, "after": 1}).decode()
+    sep = "#" if in_fragment else "?"
+    frame = raw(
+        target=f"/v1/x?page=1&{param}={token}&b=2",
+        referer=f"https://site.example/p{sep}a=1&{param}={token}",
+        request_headers=orjson.dumps({header_case(header): token, "accept": "*/*"}).decode(),
+        response_headers=orjson.dumps(
+            {header_case(header): token, "location": f"/cb{sep}{param}={token}"}
+        ).decode(),
+        request_body=body,
+        response_body=f"x=1&{field}={token}",
+    )
+    config = Settings.model_validate({"capture": {"max_body_bytes": max_body}})
+    out = Normalizer(config, FP)(frame, source="harl", source_file="f", first_id="r-1")
+    for column, dtype in out.schema.items():
+        if dtype == pl.String:
+            for value in out[column].drop_nulls():
+                assert token not in value, (column, value)
+                assert token[:12] not in value and token[12:] not in value, (column, value)

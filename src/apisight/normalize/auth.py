@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -44,19 +46,66 @@ class Credential:
 
 
 def inspect_authorization(value: str, fingerprint: Fingerprinter) -> Credential:
-    """Scheme, principal and claims of an ``Authorization`` header value."""
+    """Scheme, principal and claims of an ``Authorization`` header value.
+
+    For ``Basic``, the principal is the user part of ``user:password``, and only when
+    there is a ``:`` and the user does not look like a key (:func:`looks_like_key`):
+    services such as Stripe, Freshdesk or Recurly send the secret key as the user with
+    an empty password, and a value without ``:`` is all secret. In those cases there is
+    no principal; the credential fingerprint still tells one caller from another.
+    """
     scheme, _, token = value.strip().partition(" ")
     token = token.strip()
     kind = scheme.lower()
     if kind == "bearer" and token:
         return _bearer(token, fingerprint)
     if kind == "basic" and token:
-        try:
-            user = base64.b64decode(token, validate=True).decode("utf-8", "replace").split(":", 1)[0]
-        except (binascii.Error, ValueError):
-            user = None
-        return Credential("basic", user or None, fingerprint(token))
+        return Credential("basic", _basic_user(token), fingerprint(token))
     return Credential("other", None, fingerprint(value.strip()))
+
+
+def _basic_user(token: str) -> str | None:
+    try:
+        decoded = base64.b64decode(token, validate=True).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return None
+    user, colon, _ = decoded.partition(":")
+    if not colon or not user or looks_like_key(user):
+        return None
+    return user
+
+
+#: Prefixes of well-known API keys (Stripe sk_/pk_/rk_, OpenAI sk-, GitHub, GitLab, Slack).
+KEY_PREFIXES = ("sk_", "sk-", "pk_", "rk_", "key_", "key-", "ghp_", "gho_", "github_pat_", "glpat-", "xox")
+_KEY_CHARS = re.compile(r"[A-Za-z0-9_-]{20,}")
+
+
+def looks_like_key(value: str) -> bool:
+    """Whether a user name looks like an API key rather than a name.
+
+    True for a known key prefix, or for 20 characters or more of ``[A-Za-z0-9_-]`` with
+    a random-looking part: a run of 8 or more between ``-``/``_`` that switches between
+    letters and digits at least twice (hex, UUIDs, base62), mixes upper and lower
+    case about evenly, or is all digits. Names such as ``service-account-2024`` or
+    ``firstName_lastName`` are not keys. Errs towards "key": a dropped principal costs
+    less than a stored key.
+    """
+    if value.lower().startswith(KEY_PREFIXES):
+        return True
+    if not _KEY_CHARS.fullmatch(value):
+        return False
+    return any(_random_looking(part) for part in re.split(r"[-_]", value) if len(part) >= 8)
+
+
+def _random_looking(part: str) -> bool:
+    switches = sum(a.isdigit() != b.isdigit() for a, b in itertools.pairwise(part))
+    if switches >= 2:
+        return True
+    upper = sum(c.isupper() for c in part)
+    lower = sum(c.islower() for c in part)
+    if upper + lower == 0:
+        return True  # 8 digits or more: an account or card number is no name either
+    return min(upper, lower) >= 0.3 * (upper + lower)
 
 
 def _bearer(token: str, fingerprint: Fingerprinter) -> Credential:

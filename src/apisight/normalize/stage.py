@@ -7,21 +7,27 @@ import polars as pl
 from apisight.config import Settings
 from apisight.events import EVENT_SCHEMA, RAW_COLUMNS, conform
 from apisight.fingerprints import Fingerprinter
-from apisight.normalize.auth import AUTH_COLUMNS, authorization_columns, fingerprint_values
+from apisight.normalize.auth import AUTH_COLUMNS, authorization_columns, fingerprint_values, looks_like_key
 from apisight.normalize.clientip import ClientResolver, strip_port
 from apisight.normalize.partners import partner_column
-from apisight.normalize.redact import MASK, drop_json_keys, redact_column
+from apisight.normalize.redact import SECRET_NAME, drop_json_keys, escape_name, redact_column, redact_params
 from apisight.normalize.target import split_target
 
-#: Headers that are never stored, whatever the configuration.
-SECRET_HEADERS = ["authorization", "proxy-authorization", "cookie", "set-cookie", "x-amz-security-token"]
+#: Characters redacted before bodies are cut to ``max_body_bytes``, beyond that limit:
+#: enough that a secret reaching past the cut is seen whole (or cut off at the end of
+#: the text, which the rules also mask) without scanning megabytes that are dropped.
+REDACT_MARGIN = 16 * 1024
 
 
 class Normalizer:
     """Maps raw reader frames onto :data:`apisight.events.EVENT_SCHEMA`.
 
     Secrets are fingerprinted and dropped here, so nothing after this stage (and
-    nothing on disk) ever holds a token, API key or password in clear.
+    nothing on disk) ever holds a token, API key or password in clear: credential
+    headers are fingerprinted; the headers in ``auth.dropped_headers()`` and those
+    whose names say secret (:data:`~apisight.normalize.redact.SECRET_NAME`) are not
+    stored; secret parameters are masked in the query, path, referer and URLs in
+    header values; bodies are redacted before they are cut.
     """
 
     def __init__(self, settings: Settings, fingerprint: Fingerprinter) -> None:
@@ -50,6 +56,11 @@ class Normalizer:
             authorization_columns(frame["authorization"], self.fingerprint).rename(lambda c: "_" + c)
         )
         key_fp = fingerprint_values(frame["api_key"], self.fingerprint)
+        # nginx/Apache $remote_user is the Basic user, which some services fill with the key
+        user_is_key = _key_like(frame["remote_user"])
+        key_users = frame.select(pl.when(user_is_key).then(pl.col("remote_user"))).to_series()
+        user_fp = fingerprint_values(key_users, self.fingerprint)
+        remote_user = pl.when(~user_is_key).then(pl.col("remote_user"))
         saw_headers = pl.col("request_headers").is_not_null() | pl.col("authorization").is_not_null()
         frame = frame.with_columns(
             pl.when(pl.col("_auth_scheme").is_not_null())
@@ -62,16 +73,23 @@ class Normalizer:
             .then(pl.lit("none"))
             .otherwise(pl.lit("unknown"))
             .alias("auth_scheme"),
-            pl.coalesce(pl.col("principal"), pl.col("_principal"), pl.col("remote_user")).alias("principal"),
-            pl.coalesce(pl.col("_credential_fp"), key_fp).alias("credential_fp"),
+            pl.coalesce(pl.col("principal"), pl.col("_principal"), remote_user).alias("principal"),
+            pl.coalesce(pl.col("_credential_fp"), key_fp, user_fp).alias("credential_fp"),
             pl.when(key_fp.is_not_null()).then(pl.lit("key_") + key_fp.str.slice(0, 12)).alias("api_key_id"),
             *[pl.col("_" + c).alias(c) for c in AUTH_COLUMNS if c not in ("auth_scheme", "principal", "credential_fp")],
         )
         frame = frame.with_columns(partner_column(frame, self.settings.partners))
+        params = auth.secret_params()
+        dropped = auth.dropped_headers()
         frame = frame.with_columns(
-            _redact_query(auth.api_key_query_params + auth.secret_query_params),
-            drop_json_keys(pl.col("request_headers"), SECRET_HEADERS + auth.api_key_headers),
-            drop_json_keys(pl.col("response_headers"), ["set-cookie"]),
+            redact_params(pl.col("query"), params),
+            redact_params(pl.col("path"), params, stop=";/?#&"),  # matrix params: ;jsessionid=
+            redact_params(pl.col("referer"), params),
+            # URLs in header values: Location (OAuth code, implicit-flow #access_token), Referer
+            *[
+                redact_params(drop_json_keys(pl.col(c), dropped, pattern=SECRET_NAME), params, stop='&;#"\\')
+                for c in ("request_headers", "response_headers")
+            ],
             *self._bodies(),
             pl.lit(source).alias("source"),
             pl.lit(source_file).alias("source_file"),
@@ -86,10 +104,13 @@ class Normalizer:
             body = pl.col(column)
             if capture.body_policy == "drop":
                 body = pl.lit(None, dtype=pl.String)
+            elif capture.body_policy == "redact":
+                # redact, then cut: a secret split by the cut would be half-stored otherwise
+                body = body.str.slice(0, capture.max_body_bytes + REDACT_MARGIN)
+                body = body.map_batches(redact_column, return_dtype=pl.String)
+                body = body.str.slice(0, capture.max_body_bytes)
             else:
                 body = body.str.slice(0, capture.max_body_bytes)
-                if capture.body_policy == "redact":
-                    body = body.map_batches(redact_column, return_dtype=pl.String)
             out.append(body.alias(column))
         return out
 
@@ -105,16 +126,14 @@ def _headers(headers: pl.Series, names: list[str]) -> list[pl.Expr]:
 
 
 def _query_param(name: str) -> pl.Expr:
-    return pl.col("query").str.extract(rf"(?i)(?:^|&){_escape(name)}=([^&]*)")
+    return pl.col("query").str.extract(rf"(?i)(?:^|&){escape_name(name)}=([^&]*)")
 
 
-def _redact_query(names: list[str]) -> pl.Expr:
-    alternatives = "|".join(_escape(n) for n in names)
-    return pl.col("query").str.replace_all(rf"(?i)(^|&)({alternatives})=[^&]*", rf"${{1}}${{2}}={MASK}")
-
-
-def _escape(name: str) -> str:
-    return "".join("\\" + c if not c.isalnum() and c != "_" else c for c in name)
+def _key_like(users: pl.Series) -> pl.Series:
+    """Whether each user name looks like an API key (false where there is none)."""
+    unique = users.drop_nulls().unique()
+    lookup = {u: looks_like_key(u) for u in unique}
+    return users.replace_strict(lookup, default=False, return_dtype=pl.Boolean)
 
 
 def _strip_ports(peers: pl.Series) -> pl.Series:
