@@ -26,6 +26,8 @@ from apisight.pipeline import Progress as RunProgress
 from apisight.pipeline import RunRequest, analyze, check_inputs
 from apisight.readers import registry
 from apisight.readers.base import ReaderOptions
+from apisight.discovery.reports import SPEC_STATUSES, drift_rows, inventory_rows
+from apisight.discovery.spec import load_spec
 from apisight.store import Catalog
 
 try:  # typer >= 0.26 vendors click; older ones depend on it
@@ -34,6 +36,7 @@ except ImportError:  # pragma: no cover - depends on the installed typer
     from click.exceptions import ClickException as UsageProblem
 
 DATA_ENV = "APISIGHT_DATA"
+_STATUS_STYLE = {"shadow": "[yellow]", "zombie": "[red]", "unused": "[dim]", "documented": "[green]"}
 DEFAULT_DATA = "apisight-data"
 
 app = typer.Typer(
@@ -117,7 +120,8 @@ def analyze_cmd(
     )
     if fmt != "auto" and fmt not in registry.names():
         raise ConfigError(f"unknown format {fmt!r}; installed formats: {', '.join(registry.names())}")
-    request = RunRequest(list(paths), root, settings, fmt, options)
+    specs = [*(Path(p) for p in settings.discovery.specs), *(spec or [])]
+    request = RunRequest(list(paths), root, settings, fmt, options, specs=specs)
     summary = _run_with_progress(request, quiet=as_json)
     _print_summary(summary, as_json)
 
@@ -156,7 +160,9 @@ def demo_cmd(
     if manifest.config is not None:
         shutil.copy(manifest.config, root / CONFIG_NAME)  # later commands on this data use it too
     settings = load_settings(None, root)
-    request = RunRequest([str(f.path) for f in manifest.files], root, settings, per_file_options=per_file)
+    request = RunRequest(
+        [str(f.path) for f in manifest.files], root, settings, per_file_options=per_file, specs=list(manifest.specs)
+    )
     summary = _run_with_progress(request, quiet=as_json)
     summary["demo"] = {
         "input_dir": str(inputs),
@@ -204,6 +210,81 @@ def query_cmd(
             table.add_row(*("" if v is None else escape(str(v)) for v in row))
         console.print(table)
         console.print(f"[dim]{len(result.rows)} row(s)[/]")
+
+
+@app.command("inventory")
+def inventory_cmd(
+    status: Annotated[
+        str | None, typer.Option("--status", help="documented, shadow, zombie or unused.")
+    ] = None,
+    host: Annotated[str | None, typer.Option("--host", help="Only this host.")] = None,
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The API inventory: every endpoint seen (and every documented one), with its spec status.
+
+    Examples:
+
+      apisight inventory --status shadow
+
+      apisight inventory --host api.example.com --json | jq '.[] | select(.auth.none > 0)'
+    """
+    if status is not None and status not in SPEC_STATUSES:
+        raise ConfigError(f"--status {status!r}: use one of {', '.join(SPEC_STATUSES)}")
+    with Catalog(data_dir(data), read_only=True) as catalog:
+        endpoints = inventory_rows(catalog, status=status, host=host)
+    if as_json:
+        sys.stdout.write(orjson.dumps(endpoints, default=str).decode() + "\n")
+        return
+    if not endpoints:
+        console.print("No endpoints match." if (status or host) else "No inventory yet: run `apisight analyze` first.")
+        return
+    table = Table("status", "method", "host", "endpoint", "requests", "clients", "auth", "last seen", "drift",
+                  title=f"API inventory ({len(endpoints)} endpoints)", title_justify="left")
+    for e in endpoints:
+        auth = ", ".join(f"{k} {v:,}" for k, v in sorted(e["auth"].items(), key=lambda kv: -kv[1]))
+        table.add_row(
+            _STATUS_STYLE.get(e["spec_status"], "") + escape(e["spec_status"]),
+            escape(e["method"]),
+            escape(e["host"] or "(unknown)"),
+            escape(e["path"]),
+            f"{e['count']:,}",
+            f"{e['clients'] or 0:,}",
+            escape(auth),
+            str(e["last_seen"] or "")[:19],
+            str(len(e["drift"])) if e["drift"] else "",
+        )
+    console.print(table)
+
+
+@app.command("drift")
+def drift_cmd(
+    spec: Annotated[Path, typer.Option("--spec", help="The OpenAPI (or Swagger 2.0) document to compare with.")],
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Compare the stored traffic with one spec: shadow, zombie and unused endpoints, and drift.
+
+    Example: apisight drift --spec openapi/payments.yaml --json
+    """
+    parsed = load_spec(spec)
+    with Catalog(data_dir(data), read_only=True) as catalog:
+        rows = drift_rows(catalog, parsed)
+    if as_json:
+        sys.stdout.write(orjson.dumps(rows, default=str).decode() + "\n")
+        return
+    table = Table("status", "method", "endpoint", "requests", "drift", title=f"{spec} against observed traffic",
+                  title_justify="left", show_lines=True)
+    for r in rows:
+        by_kind: dict[str, list[str]] = {}
+        for d in r["drift"]:
+            by_kind.setdefault(d["kind"].replace("_", " "), []).append(d["detail"])
+        details = "\n".join(f"{kind}: {', '.join(items)}" for kind, items in by_kind.items())
+        table.add_row(_STATUS_STYLE.get(r["spec_status"], "") + escape(r["spec_status"]), escape(r["method"]),
+                      escape(r["path"]), f"{r['count'] or 0:,}", escape(details))
+    console.print(table)
+    for w in parsed.warnings[:5]:
+        err.print(f"spec warning: {w}", markup=False, highlight=False)
 
 
 @app.command("init")

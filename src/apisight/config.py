@@ -119,6 +119,13 @@ class FingerprintSettings(_Section):
     key_file: str | None = Field(default=None, description="default: <data dir>/fingerprint.key")
 
 
+class DiscoverySettings(_Section):
+    """API discovery."""
+
+    specs: list[str] = Field(default_factory=list, description="OpenAPI/Swagger files your teams maintain")
+    quiet_after_days: int = Field(default=7, ge=1, description="an endpoint unseen this long has gone quiet")
+
+
 class Settings(_Section):
     """All of apisight's settings."""
 
@@ -128,6 +135,7 @@ class Settings(_Section):
     capture: CaptureSettings = Field(default_factory=CaptureSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     fingerprint: FingerprintSettings = Field(default_factory=FingerprintSettings)
+    discovery: DiscoverySettings = Field(default_factory=DiscoverySettings)
 
 
 def load_settings(path: Path | None, data_dir: Path | None = None) -> Settings:
@@ -201,6 +209,10 @@ capture:
 
 retention:
   days: 30                       # counted back from the newest stored event, not the wall clock
+
+discovery:
+  specs: []                      # OpenAPI 3.x / Swagger 2.0 files; also --spec on the command line
+  quiet_after_days: 7            # an endpoint not seen for this long is recorded as gone quiet
 
 fingerprint:
   key_file: null                 # default <data dir>/fingerprint.key (created 0600); or APISIGHT_FINGERPRINT_KEY

@@ -27,6 +27,7 @@ EVENT_SCHEMA: dict[str, pl.DataType] = {
     "request_bytes": pl.Int64(),
     "response_bytes": pl.Int64(),
     "client_ip": pl.String(),  # the real client, after trusted-proxy resolution
+    "client_zone": pl.String(),  # internal | external (network.internal_networks) | None if unknown
     "peer_ip": pl.String(),  # the address that connected to the logging component
     "forwarded_for": pl.String(),  # X-Forwarded-For / Forwarded as received
     "user_agent": pl.String(),

@@ -23,6 +23,8 @@ import polars as pl
 
 from apisight.batches import BatchJob, BatchOutcome
 from apisight.config import Settings
+from apisight.discovery.inventory import update_inventory
+from apisight.discovery.spec import load_spec
 from apisight.errors import InputError
 from apisight.executor import WORKER_THRESHOLD_BYTES, BatchRunner
 from apisight.fingerprints import load_key
@@ -68,6 +70,7 @@ class RunRequest:
     format: str = "auto"
     options: ReaderOptions = field(default_factory=ReaderOptions)
     per_file_options: dict[str, tuple[str, ReaderOptions]] = field(default_factory=dict)
+    specs: list[Path] = field(default_factory=list)  # OpenAPI documents for discovery
 
 
 def new_run_id() -> str:
@@ -77,6 +80,7 @@ def new_run_id() -> str:
 def analyze(request: RunRequest, on_progress: Callable[[Progress], None] | None = None) -> dict[str, Any]:
     """Read every input, store its events and return the run summary (JSON-ready)."""
     sources = expand(request.inputs)
+    specs = [load_spec(p) for p in request.specs]  # a bad spec stops the run before anything is written
     skipped: list[dict[str, str]] = []
     readers: list[tuple[Source, Reader | None]] = []
     for source in sources:
@@ -128,9 +132,12 @@ def analyze(request: RunRequest, on_progress: Callable[[Progress], None] | None 
     quarantine_file = _write_quarantine(request.data_dir, run_id, quarantine)
     finished = datetime.now(UTC)
     with Catalog(request.data_dir) as catalog:
-        overview = catalog.run_overview([p for p in written if p.exists()])
+        stored = [p for p in written if p.exists()]
+        overview = catalog.run_overview(stored)
+        inventory = update_inventory(catalog, stored, specs, run_id, settings.discovery.quiet_after_days)
         summary = _summary(run_id, request, results, progress, overview, removed, quarantine_file, started, finished)
         summary["skipped"] = skipped
+        summary["inventory"] = inventory.as_dict()
         catalog.record_run(run_id, started, finished, summary, [r.__dict__ for r in results])
     return summary
 

@@ -8,6 +8,7 @@ from apisight.config import Settings
 from apisight.events import EVENT_SCHEMA, RAW_COLUMNS, conform
 from apisight.fingerprints import Fingerprinter
 from apisight.normalize.auth import AUTH_COLUMNS, authorization_columns, fingerprint_values, looks_like_key
+from apisight.normalize.networks import client_zone
 from apisight.normalize.clientip import ClientResolver, strip_port
 from apisight.normalize.partners import partner_column
 from apisight.normalize.redact import SECRET_NAME, drop_json_keys, escape_name, redact_column, redact_params
@@ -52,6 +53,7 @@ class Normalizer:
             ).alias("api_key"),
         )
         frame = frame.with_columns(self.clients.client_ips(frame))
+        frame = frame.with_columns(client_zone(frame["client_ip"], self.settings.network.internal_networks))
         frame = frame.with_columns(
             authorization_columns(frame["authorization"], self.fingerprint).rename(lambda c: "_" + c)
         )

@@ -120,11 +120,12 @@ class Catalog:
         if not files:
             return {"hosts": 0, "endpoints": 0, "clients": 0, "first_event": None, "last_event": None, "top_hosts": []}
         paths = [str(p) for p in files]
-        row = self.db.execute(
+        rows = self.db.execute(
             "SELECT count(DISTINCT host), count(DISTINCT (host, method, path)), count(DISTINCT client_ip), "
             "min(ts), max(ts) FROM read_parquet(?)",
             [paths],
-        ).fetchone()
+        ).fetchall()
+        row = rows[0] if rows else None
         top = self.db.execute(
             "SELECT host, count(*) AS n FROM read_parquet(?) GROUP BY host ORDER BY n DESC, host LIMIT 10",
             [paths],

@@ -1,0 +1,197 @@
+"""The inventory update that follows every run.
+
+1. Every distinct (host, method, raw path) ever stored is mapped to an endpoint
+   template: documented paths take their spec's template, the rest are templated
+   from traffic. This works on distinct paths only, so its cost does not grow with
+   repeated traffic; the templater's state is persisted so names stay stable.
+2. Facts per endpoint are aggregated by DuckDB over the stored events: counts,
+   first/last seen, status codes, latency percentiles, clients, auth schemes,
+   exposure, query parameters, content types; JSON schemas are merged (genson) from
+   a sample of bodies of this run.
+3. Each endpoint gets its spec status and drift, and what changed since the previous
+   run is recorded in ``inventory_changes``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import polars as pl
+
+from apisight.discovery.schemas import merge_body_schemas
+from apisight.discovery.spec_match import SpecMatcher
+from apisight.discovery.spec_model import Spec
+from apisight.discovery.status import assess
+from apisight.discovery.templating import Templater
+from apisight.store import Catalog
+from apisight.store import inventory as q
+
+TEMPLATER_STATE = "templater"
+BODY_SAMPLES = 20
+
+
+@dataclass(frozen=True)
+class InventoryUpdate:
+    """What an update found, for the run summary."""
+
+    endpoints: int
+    documented: int
+    shadow: int
+    zombie: int
+    unused: int
+    new_endpoints: int
+    changes: int
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+def update_inventory(
+    catalog: Catalog, files: list[Any], specs: list[Spec], run_id: str, quiet_days: int = 7
+) -> InventoryUpdate:
+    """Bring the catalog's inventory up to date with the events in ``files`` (this run's)."""
+    db = catalog.db
+    q.ensure_tables(db)
+    mapping = _map_paths(db, q.distinct_paths(db, files), specs)
+    q.replace_path_templates(db, mapping)
+    previous = q.load_endpoints(db)
+    facts = q.endpoint_facts(db)
+    params = params_by_endpoint(q.query_params(db), facts)
+    schemas = merge_body_schemas(q.sample_bodies(db, files, BODY_SAMPLES), previous)
+    endpoints = assess(facts, params, schemas, specs, previous)
+    changes = _changes(previous, endpoints, run_id, quiet_days)
+    q.replace_endpoints(db, endpoints)
+    q.record_changes(db, changes)
+    counts = endpoints["spec_status"].value_counts()
+    by_status = dict(zip(counts["spec_status"].to_list(), counts["count"].to_list(), strict=True))
+    return InventoryUpdate(
+        endpoints=endpoints.filter(pl.col("count") > 0).height,
+        documented=by_status.get("documented", 0),
+        shadow=by_status.get("shadow", 0),
+        zombie=by_status.get("zombie", 0),
+        unused=by_status.get("unused", 0),
+        new_endpoints=changes.filter(pl.col("change") == "new_endpoint").height,
+        changes=changes.height,
+    )
+
+
+def _map_paths(db: Any, seen: pl.DataFrame, specs: list[Spec]) -> pl.DataFrame:
+    """Template for every distinct path ever seen: the spec's where one matches, else learned."""
+    keys = ["host", "method", "path"]
+    known = q.known_paths(db)
+    paths = (
+        pl.concat([known.cast(seen.schema), seen])  # type: ignore[arg-type]
+        .group_by(keys)
+        .agg(pl.col("count").sum())
+        .sort(keys)
+    )
+    documented = pl.DataFrame()
+    rest = paths
+    if specs and paths.height:
+        matched = SpecMatcher(specs).match(paths.select(keys))
+        documented = (
+            paths.join(matched.filter(pl.col("spec_template").is_not_null()), on=keys)
+            .with_columns(
+                pl.col("spec_template").alias("template"),
+                pl.when(pl.col("method_documented")).then(pl.lit("spec")).otherwise(pl.lit("spec_path")).alias("origin"),
+            )
+            .select(*keys, "template", "origin", "spec_file", "operation_id", "count")
+        )
+        rest = paths.join(documented.select(keys), on=keys, how="anti")
+    state = q.load_state(db, TEMPLATER_STATE)
+    templater = Templater(orjson.loads(state) if state else None)
+    learned = (
+        templater.assign(rest)
+        .with_columns(
+            pl.lit("traffic").alias("origin"),
+            pl.lit(None, pl.String).alias("spec_file"),
+            pl.lit(None, pl.String).alias("operation_id"),
+        )
+        .select(*keys, "template", "origin", "spec_file", "operation_id", "count")
+        if rest.height
+        else pl.DataFrame()
+    )
+    q.save_state(db, TEMPLATER_STATE, orjson.dumps(templater.to_dict()).decode())
+    parts = [f for f in (documented, learned) if f.height]
+    if not parts:
+        return pl.DataFrame(
+            schema={k: pl.String for k in [*keys, "template", "origin", "spec_file", "operation_id"]}
+            | {"count": pl.Int64}
+        )
+    return pl.concat(parts, how="diagonal_relaxed")
+
+
+def params_by_endpoint(params: pl.DataFrame, facts: pl.DataFrame) -> pl.DataFrame:
+    """One JSON list of query parameters per endpoint, ``required`` when always present."""
+    keys = ["host", "method", "path"]
+    if params.height == 0:
+        return facts.select(keys).with_columns(pl.lit("[]").alias("params"))
+    joined = params.join(facts.select(*keys, pl.col("count").alias("_total")), on=keys)
+    items = joined.sort("name").select(
+        *keys,
+        pl.struct(
+            pl.col("name"),
+            pl.lit("query").alias("in"),
+            pl.col("type"),
+            (pl.col("seen") >= pl.col("_total")).alias("required"),
+            pl.col("seen"),
+            pl.col("distinct_values"),
+            pl.col("shape").alias("example_shape"),
+        ).alias("param"),
+    )
+    grouped = items.group_by(keys).agg(pl.col("param"))
+    encoded = grouped.with_columns(
+        pl.col("param").map_elements(lambda v: orjson.dumps(list(v)).decode(), return_dtype=pl.String).alias("params")
+    ).drop("param")
+    return facts.select(keys).join(encoded, on=keys, how="left").with_columns(pl.col("params").fill_null("[]"))
+
+
+def _changes(previous: pl.DataFrame, current: pl.DataFrame, run_id: str, quiet_days: int = 7) -> pl.DataFrame:
+    """Inventory events: new endpoints, new parameters or response fields, auth changes, gone quiet."""
+    now = datetime.now(UTC)
+    rows: list[dict[str, Any]] = []
+    before = {(r["host"], r["method"], r["path"]): r for r in previous.iter_rows(named=True)}
+    newest = current["last_seen"].max() if current.height else None
+    old_newest = previous["last_seen"].max() if previous.height else None
+    for row in current.filter(pl.col("count") > 0).iter_rows(named=True):
+        key = (row["host"], row["method"], row["path"])
+        old = before.get(key)
+        base = {"ts": row["last_seen"] or now, "run_id": run_id, "host": key[0], "method": key[1], "path": key[2]}
+        if old is None or not old["count"]:
+            rows.append({**base, "ts": row["first_seen"], "change": "new_endpoint", "detail": row["spec_status"]})
+            continue
+        for kind, column in (("new_parameter", "params"), ("new_response_field", "response_schema")):
+            added = _names(row[column]) - _names(old[column])
+            if added and _names(old[column]):
+                rows.append({**base, "change": kind, "detail": ", ".join(sorted(added))})
+        if _keys(row["auth"]) != _keys(old["auth"]):
+            rows.append({**base, "change": "auth_changed",
+                         "detail": f"{sorted(_keys(old['auth']))} -> {sorted(_keys(row['auth']))}"})
+        quiet = newest is not None and row["last_seen"] is not None and (newest - row["last_seen"]).days >= quiet_days
+        was_quiet = (
+            old_newest is not None and old["last_seen"] is not None and (old_newest - old["last_seen"]).days >= quiet_days
+        )
+        if quiet and not was_quiet:
+            rows.append({**base, "change": "gone_quiet", "detail": f"last seen {row['last_seen']}"})
+    schema = {"ts": pl.Datetime("us", "UTC"), "run_id": pl.String, "host": pl.String, "method": pl.String,
+              "path": pl.String, "change": pl.String, "detail": pl.String}
+    return pl.DataFrame(rows, schema=schema)
+
+
+def _names(value: str | None) -> set[str]:
+    """Parameter names from a params list, or property names from a JSON schema."""
+    if not value:
+        return set()
+    parsed = orjson.loads(value)
+    if isinstance(parsed, list):
+        return {p["name"] for p in parsed if isinstance(p, dict) and "name" in p}
+    if isinstance(parsed, dict):
+        return set((parsed.get("properties") or {}).keys())
+    return set()
+
+
+def _keys(value: str | None) -> set[str]:
+    return set(orjson.loads(value).keys()) if value else set()

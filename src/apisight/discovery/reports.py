@@ -1,0 +1,48 @@
+"""Inventory and drift as plain records, for the CLI's tables and ``--json``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import polars as pl
+
+from apisight.discovery.drift import compare_with_spec
+from apisight.discovery.spec_model import Spec
+from apisight.store import Catalog
+from apisight.store import inventory as q
+
+SPEC_STATUSES = ("documented", "shadow", "zombie", "unused")
+_JSON_COLUMNS = ("tags", "status_codes", "auth", "exposure", "params", "request_content_types",
+                 "response_content_types", "request_schema", "response_schema", "drift")
+_ORDER = {"zombie": 0, "shadow": 1, "documented": 2, "unused": 3}
+
+
+def inventory_rows(catalog: Catalog, *, status: str | None = None, host: str | None = None) -> list[dict[str, Any]]:
+    """Endpoints from the catalog, riskiest status first, then busiest."""
+    if not q.table_exists(catalog.db, "endpoints"):
+        return []
+    frame = q.load_endpoints(catalog.db)
+    if status:
+        frame = frame.filter(pl.col("spec_status") == status)
+    if host:
+        frame = frame.filter(pl.col("host") == host)
+    return _records(frame)
+
+
+def drift_rows(catalog: Catalog, spec: Spec) -> list[dict[str, Any]]:
+    """The comparison of stored traffic with ``spec`` (see :mod:`apisight.discovery.drift`)."""
+    return _records(compare_with_spec(catalog, spec))
+
+
+def _records(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    rows = frame.to_dicts()
+    for row in rows:
+        for column in _JSON_COLUMNS:
+            value = row.get(column)
+            row[column] = orjson.loads(value) if isinstance(value, str) and value else (
+                [] if column in ("params", "drift", "tags") else ({} if column not in ("request_schema", "response_schema") else None)
+            )
+        row["count"] = row.get("count") or 0
+    rows.sort(key=lambda r: (_ORDER.get(r["spec_status"], 9), -r["count"], r["host"] or "", r["path"], r["method"]))
+    return rows
