@@ -159,3 +159,19 @@ def test_a_pipe_is_read_whole(tmp_path):
     command = f'{sys.executable} -m apisight.cli analyze <(cat "$0") --data "$1" --json'
     result = subprocess.run(["bash", "-c", command, str(log), str(tmp_path / "d")], capture_output=True, timeout=120)
     assert summary(result)["records"] == 5000
+
+
+def test_quarantine_never_holds_the_secrets_of_malformed_lines(tmp_path):
+    key = "pk_live_7d9f8a6b5c4e3d2f1a0b9c8d"
+    cookie = "sid=Zx81Kd92Lm3Qp7Rt5Vw1Yb6"
+    fmt = '$remote_addr [$time_local] "$request" $status "$http_x_api_key" "$http_cookie"'
+    good = f'198.51.100.1 [28/Nov/2026:10:00:00 +0000] "GET /v1/x HTTP/1.1" 200 "{key}" "{cookie}"\n'
+    bad = f'198.51.100.1 [28/Nov/2026:10:00:00 +0000] "GET /v1/x HTTP/1.1" 2x0 "{key}" "{cookie}"\n'
+    log = tmp_path / "edge.log"
+    log.write_text(good + bad * 3)
+    result = apisight("analyze", str(log), "--log-format", fmt, "--data", str(tmp_path / "d"), "--json")
+    s = summary(result)
+    assert s["records"] == 1 and s["malformed"]["total"] == 3
+    stored = Path(s["malformed"]["quarantine_file"]).read_text() + result.stdout.decode()
+    assert "GET /v1/x" in stored  # the shape of the bad line is kept ...
+    assert key not in stored and "Zx81Kd92Lm3Qp7Rt5Vw1Yb6" not in stored  # ... its secrets are not

@@ -28,13 +28,15 @@ from apisight.discovery.spec import load_spec
 from apisight.errors import InputError
 from apisight.executor import WORKER_THRESHOLD_BYTES, BatchRunner
 from apisight.fingerprints import load_key
-from apisight.normalize.redact import redact_text
+from apisight.normalize.redact import scrub_excerpt
 from apisight.readers import registry
 from apisight.readers.base import ParseResult, Reader, ReaderOptions, unreadable
 from apisight.sources import Source, expand
 from apisight.store import Catalog, apply_retention
 from apisight.store.layout import quarantine_dir
 
+#: Characters of a malformed record shown in summaries and quarantine files, after scrubbing.
+SHOWN_EXCERPT_CHARS = 200
 #: Batches submitted but not yet accounted for; bounds memory whatever the input size.
 MAX_IN_FLIGHT = 3
 
@@ -105,7 +107,7 @@ def analyze(request: RunRequest, on_progress: Callable[[Progress], None] | None 
         future, file_result = in_flight.popleft()
         outcome = runner.outcome(future)
         written.extend(outcome.files)
-        _count(outcome, file_result, progress, quarantine, settings.capture.quarantine_lines)
+        _count(outcome, file_result, progress, quarantine, settings)
         if on_progress:
             on_progress(progress)
 
@@ -163,7 +165,8 @@ def _tasks(reader: Reader, source: Source) -> Iterator[Callable[[], ParseResult]
 
 
 def _count(
-    parsed: BatchOutcome, result: FileResult, progress: Progress, quarantine: list[dict[str, Any]], keep: int
+    parsed: BatchOutcome, result: FileResult, progress: Progress, quarantine: list[dict[str, Any]],
+    settings: Settings,
 ) -> None:
     n_bad = parsed.malformed.height
     result.records += parsed.stored
@@ -172,14 +175,17 @@ def _count(
     progress.records += parsed.stored
     progress.malformed += n_bad
     progress.bytes_done += parsed.bytes_read
-    if n_bad and (len(quarantine) < keep or len(result.first_errors) < 5):
-        scrubbed = parsed.malformed.with_columns(redact_text(pl.col("excerpt")))
-        rows = scrubbed.head(max(keep - len(quarantine), 5)).to_dicts()
-        for row in rows:
-            row["file"] = result.file
-        if len(result.first_errors) < 5:
-            result.first_errors.extend(rows[: 5 - len(result.first_errors)])
-        quarantine.extend(rows[: max(keep - len(quarantine), 0)])
+    keep = settings.capture.quarantine_lines
+    room = max(keep - len(quarantine), 0)
+    wanted = max(room, 5 - len(result.first_errors)) if keep else 0
+    if not n_bad or wanted <= 0:
+        return
+    rows = parsed.malformed.head(wanted)
+    # scrub first, then cut: a secret straddling the cut must not survive in part
+    rows = rows.with_columns(scrub_excerpt(rows["excerpt"], settings).str.slice(0, SHOWN_EXCERPT_CHARS))
+    records = [{**row, "file": result.file} for row in rows.to_dicts()]
+    result.first_errors.extend(records[: max(5 - len(result.first_errors), 0)])
+    quarantine.extend(records[:room])
 
 
 def _write_quarantine(data_dir: Path, run_id: str, rows: list[dict[str, Any]]) -> Path | None:

@@ -23,7 +23,8 @@ import polars as pl
 from apisight.sources import LineChunk, Source, iter_line_chunks
 
 MALFORMED_SCHEMA = {"line_no": pl.Int64, "reason": pl.String, "excerpt": pl.String}
-EXCERPT_CHARS = 200
+#: Raw characters kept of a malformed record; the pipeline scrubs secrets, then shows fewer.
+EXCERPT_CHARS = 2000
 
 
 @dataclass(frozen=True)
