@@ -165,7 +165,7 @@ def _changes(previous: pl.DataFrame, current: pl.DataFrame, run_id: str, quiet_d
             continue
         for kind, column in (("new_parameter", "params"), ("new_response_field", "response_schema")):
             added = _names(row[column]) - _names(old[column])
-            if added and _names(old[column]):
+            if added and (kind == "new_parameter" or old[column]):  # a first schema is not a change
                 rows.append({**base, "change": kind, "detail": ", ".join(sorted(added))})
         if _keys(row["auth"]) != _keys(old["auth"]):
             rows.append({**base, "change": "auth_changed",
