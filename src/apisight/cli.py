@@ -171,10 +171,14 @@ def demo_cmd(
     }
     _print_summary(summary, as_json)
     if not as_json:
-        console.print(
-            f"\nNext: [bold]apisight query --data {root} \"SELECT method, path, count(*) n FROM events "
-            "GROUP BY ALL ORDER BY n DESC LIMIT 10\"[/]"
-        )
+        console.print("\nNext:", markup=False)
+        for command in (
+            f"apisight inventory --data {root} --status shadow",
+            f"apisight drift --data {root} --spec {manifest.specs[0]}",
+            f'apisight query --data {root} "SELECT client_ip, count(*) n FROM events WHERE status = 401 '
+            'GROUP BY 1 ORDER BY n DESC LIMIT 5"',
+        ):
+            console.print(f"  {command}", markup=False, highlight=False)
 
 
 @app.command("query")
@@ -370,7 +374,14 @@ def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
     table.add_row("malformed", f"{summary['malformed']['total']:,}")
     table.add_row("sources", escape(", ".join(f"{k} ({v:,})" for k, v in summary["sources"].items())))
     table.add_row("hosts", f"{summary['hosts']:,}")
-    table.add_row("endpoints (raw paths)", f"{summary['endpoints']:,}")
+    inventory = summary.get("inventory")
+    if inventory:
+        table.add_row(
+            "API endpoints",
+            f"{inventory['endpoints']:,}  (documented {inventory['documented']}, shadow {inventory['shadow']}, "
+            f"zombie {inventory['zombie']}, unused {inventory['unused']}; {inventory['new_endpoints']} new)",
+        )
+    table.add_row("distinct raw paths", f"{summary['endpoints']:,}")
     table.add_row("clients", f"{summary['clients']:,}")
     table.add_row("time span", f"{summary['first_event']} → {summary['last_event']}")
     table.add_row("speed", f"{summary['records_per_second']:,} records/s in {summary['seconds']} s")
