@@ -175,3 +175,33 @@ def test_quarantine_never_holds_the_secrets_of_malformed_lines(tmp_path):
     stored = Path(s["malformed"]["quarantine_file"]).read_text() + result.stdout.decode()
     assert "GET /v1/x" in stored  # the shape of the bad line is kept ...
     assert key not in stored and "Zx81Kd92Lm3Qp7Rt5Vw1Yb6" not in stored  # ... its secrets are not
+
+
+def test_inventory_openapi_and_drift_commands(tmp_path, logs):
+    data = str(tmp_path / "d")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /v1/accounts/{id}:\n"
+        "    get: {responses: {'200': {description: ok}}}\n  /v1/cards:\n    get: {responses: {'200': {description: ok}}}\n"
+    )
+    summary(apisight("analyze", str(logs / "access.log"), "--spec", str(spec), "--data", data, "--json"))
+    inventory = json.loads(apisight("inventory", "--json", "--data", data).stdout)
+    by_path = {e["path"]: e for e in inventory}
+    assert by_path["/v1/accounts/{id}"]["spec_status"] == "documented"
+    assert by_path["/v1/accounts/{id}"]["count"] == 49
+    assert by_path["/v1/cards"]["spec_status"] == "unused"
+    assert {"host", "method", "path", "spec_status", "count", "first_seen", "last_seen", "params", "auth"} <= set(
+        by_path["/v1/accounts/{id}"]
+    )
+    assert by_path["/v1/accounts/{id}"]["params"][0]["name"] == "page"
+    out = tmp_path / "observed.json"
+    assert apisight("openapi", "-o", str(out), "--data", data).returncode == 0
+    document = json.loads(out.read_text())
+    assert list(document["paths"]) == ["/v1/accounts/{id}"] and document["openapi"].startswith("3.1")
+    drift = json.loads(apisight("drift", "--spec", str(spec), "--json", "--data", data).stdout)
+    assert {d["path"]: d["spec_status"] for d in drift} == {"/v1/accounts/{id}": "documented", "/v1/cards": "unused"}
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("openapi: 3.0.3\npaths:\n  /x: [unclosed\n")
+    result = apisight("drift", "--spec", str(broken), "--data", data)
+    message = result.stderr.decode()
+    assert result.returncode == 1 and "broken.yaml:" in message and "Traceback" not in message

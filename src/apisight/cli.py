@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import orjson
 import typer
+import yaml
 from rich.markup import escape
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
@@ -26,7 +27,7 @@ from apisight.pipeline import Progress as RunProgress
 from apisight.pipeline import RunRequest, analyze, check_inputs
 from apisight.readers import registry
 from apisight.readers.base import ReaderOptions
-from apisight.discovery.reports import SPEC_STATUSES, drift_rows, inventory_rows
+from apisight.discovery.reports import SPEC_STATUSES, drift_rows, inventory_rows, observed_openapi
 from apisight.discovery.spec import load_spec
 from apisight.store import Catalog
 
@@ -289,6 +290,39 @@ def drift_cmd(
     console.print(table)
     for w in parsed.warnings[:5]:
         err.print(f"spec warning: {w}", markup=False, highlight=False)
+
+
+@app.command("openapi")
+def openapi_cmd(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here (.json for JSON, else YAML); default stdout.")
+    ] = None,
+    host: Annotated[str | None, typer.Option("--host", help="Only this host.")] = None,
+    api_key_header: Annotated[
+        str, typer.Option("--api-key-header", help="Header name to document for API keys.")
+    ] = "X-API-Key",
+    data: DataOpt = None,
+) -> None:
+    """Write an OpenAPI 3.1 document of the API as observed (validated before it is written).
+
+    Examples:
+
+      apisight openapi -o observed.yaml
+
+      apisight openapi --host api.example.com -o api.json
+    """
+    with Catalog(data_dir(data), read_only=True) as catalog:
+        document = observed_openapi(catalog, host=host, api_key_header=api_key_header)
+    text = (
+        orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n"
+        if output is not None and output.suffix == ".json"
+        else yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+    )
+    if output is None:
+        sys.stdout.write(text)
+        return
+    output.write_text(text, encoding="utf-8")
+    err.print(f"Wrote {output}: {len(document['paths'])} paths.", markup=False)
 
 
 @app.command("init")

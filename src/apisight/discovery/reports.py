@@ -7,8 +7,13 @@ from typing import Any
 import orjson
 import polars as pl
 
+from openapi_spec_validator import validate
+from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+
 from apisight.discovery.drift import compare_with_spec
+from apisight.discovery.export import build_openapi
 from apisight.discovery.spec_model import Spec
+from apisight.errors import StoreError
 from apisight.store import Catalog
 from apisight.store import inventory as q
 
@@ -28,6 +33,18 @@ def inventory_rows(catalog: Catalog, *, status: str | None = None, host: str | N
     if host:
         frame = frame.filter(pl.col("host") == host)
     return _records(frame)
+
+
+def observed_openapi(catalog: Catalog, *, host: str | None = None, api_key_header: str = "X-API-Key") -> dict[str, Any]:
+    """The observed API as a validated OpenAPI 3.1 document."""
+    if not q.table_exists(catalog.db, "endpoints"):
+        raise StoreError("no inventory yet: run `apisight analyze` first")
+    document = build_openapi(q.load_endpoints(catalog.db), host=host, api_key_header=api_key_header)
+    try:
+        validate(document)
+    except OpenAPIValidationError as e:  # a bug of ours, not the user's: say so plainly
+        raise StoreError(f"the generated OpenAPI document is invalid ({e.message}); please report this") from e
+    return document
 
 
 def drift_rows(catalog: Catalog, spec: Spec) -> list[dict[str, Any]]:

@@ -144,7 +144,11 @@ def query_params(db: duckdb.DuckDBPyConnection, mapping: str = "path_templates")
 def sample_bodies(
     db: duckdb.DuckDBPyConnection, files: list[Path] | None, per_endpoint: int, mapping: str = "path_templates"
 ) -> pl.DataFrame:
-    """Up to ``per_endpoint`` JSON bodies per endpoint, from ``files`` or (None) all stored events."""
+    """Up to ``per_endpoint`` JSON bodies per endpoint, from ``files`` or (None) all stored events.
+
+    Response bodies are taken from successful (< 300) responses only, so error payloads do
+    not blur the schema of what the endpoint returns.
+    """
     if files is not None and not files:
         return pl.DataFrame()
     source = "read_parquet($files)" if files is not None else "events"
@@ -153,13 +157,14 @@ def sample_bodies(
         params["files"] = [str(f) for f in files]
     return _frame(db.sql(
         f"""
-        SELECT t.host, t.method, t.template AS path, e.request_body, e.response_body,
+        SELECT t.host, t.method, t.template AS path, e.request_body,
+               CASE WHEN e.status < 300 THEN e.response_body END AS response_body,
                e.request_content_type, e.response_content_type
         FROM {source} e JOIN {mapping} t
           ON coalesce(e.host, '') = t.host AND e.method = t.method AND e.path = t.path
         WHERE (e.request_body IS NOT NULL AND e.request_content_type ILIKE '%json%')
-           OR (e.response_body IS NOT NULL AND e.response_content_type ILIKE '%json%')
-        QUALIFY row_number() OVER (PARTITION BY t.host, t.method, t.template) <= $n
+           OR (e.response_body IS NOT NULL AND e.response_content_type ILIKE '%json%' AND e.status < 300)
+        QUALIFY row_number() OVER (PARTITION BY t.host, t.method, t.template ORDER BY e.status >= 300) <= $n
         """,
         params=params,
     ))
