@@ -15,26 +15,26 @@ from typing import Annotated, Any
 import orjson
 import typer
 import yaml
-from rich.markup import escape
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from apisight import __version__
 from apisight.config import CONFIG_NAME, STARTER_CONFIG, load_settings
+from apisight.discovery.reports import SPEC_STATUSES, drift_rows, inventory_rows, observed_openapi
+from apisight.discovery.spec import load_spec
 from apisight.errors import ApisightError, ConfigError
 from apisight.pipeline import Progress as RunProgress
 from apisight.pipeline import RunRequest, analyze, check_inputs
 from apisight.readers import registry
 from apisight.readers.base import ReaderOptions
-from apisight.discovery.reports import SPEC_STATUSES, drift_rows, inventory_rows, observed_openapi
-from apisight.discovery.spec import load_spec
 from apisight.store import Catalog
 
 try:  # typer >= 0.26 vendors click; older ones depend on it
     from typer._click.exceptions import ClickException as UsageProblem
 except ImportError:  # pragma: no cover - depends on the installed typer
-    from click.exceptions import ClickException as UsageProblem
+    from click.exceptions import ClickException as UsageProblem  # type: ignore[assignment]
 
 DATA_ENV = "APISIGHT_DATA"
 _STATUS_STYLE = {"shadow": "[yellow]", "zombie": "[red]", "unused": "[dim]", "documented": "[green]"}
@@ -456,7 +456,7 @@ def main() -> None:
     except UsageProblem as e:  # wrong options or arguments
         e.show()
         sys.exit(e.exit_code)
-    except Exception as e:  # noqa: BLE001 - the last line of defence against a traceback
+    except Exception as e:
         if _debug:
             raise
         err.print(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -161,7 +161,7 @@ def load_settings(path: Path | None, data_dir: Path | None = None) -> Settings:
         raise ConfigError(f"{path}: {problems}") from e
 
 
-def _explain(err: dict) -> str:  # type: ignore[type-arg]
+def _explain(err: Any) -> str:
     if err["type"] == "extra_forbidden":
         return "unknown setting (see `apisight init` for every setting)"
     return str(err["msg"]).removeprefix("Value error, ")

@@ -46,7 +46,7 @@ class BatchRunner:
         local: Future[BatchOutcome] = Future()
         try:
             local.set_result(run_batch(job))
-        except Exception as e:  # surfaced by future.result(), in input order
+        except Exception as e:  # noqa: BLE001 - surfaced by future.result(), in input order
             local.set_exception(e)
         return local
 

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import polars as pl
 
 from apisight.batches import BatchJob, BatchOutcome
 from apisight.config import Settings

@@ -118,7 +118,7 @@ def write_alb(df: pl.DataFrame, path: Path, *, append: bool = False) -> None:
     target_addr = pl.concat_str([pl.lit("10.0.4."), (_port(4).cast(pl.Int64) % 200 + 10).cast(pl.String),
                                  pl.lit(":8080")])
     status = pl.col("status").cast(pl.String)
-    q = lambda e: pl.concat_str([pl.lit('"'), e, pl.lit('"')])  # noqa: E731
+    q = lambda e: pl.concat_str([pl.lit('"'), e, pl.lit('"')])
     line = pl.concat_str(
         [
             pl.lit("https"), end.dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ"), pl.lit("app/demobank-alb/50dc6c495c0c9188"),

@@ -176,8 +176,10 @@ def _changes(previous: pl.DataFrame, current: pl.DataFrame, run_id: str, quiet_d
         )
         if quiet and not was_quiet:
             rows.append({**base, "change": "gone_quiet", "detail": f"last seen {row['last_seen']}"})
-    schema = {"ts": pl.Datetime("us", "UTC"), "run_id": pl.String, "host": pl.String, "method": pl.String,
-              "path": pl.String, "change": pl.String, "detail": pl.String}
+    schema: dict[str, pl.DataType] = {
+        "ts": pl.Datetime("us", "UTC"),
+        **{c: pl.String() for c in ("run_id", "host", "method", "path", "change", "detail")},
+    }
     return pl.DataFrame(rows, schema=schema)
 
 

@@ -6,7 +6,6 @@ from typing import Any
 
 import orjson
 import polars as pl
-
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 

@@ -8,8 +8,8 @@ from apisight.config import Settings
 from apisight.events import EVENT_SCHEMA, RAW_COLUMNS, conform
 from apisight.fingerprints import Fingerprinter
 from apisight.normalize.auth import AUTH_COLUMNS, authorization_columns, fingerprint_values, looks_like_key
-from apisight.normalize.networks import client_zone
 from apisight.normalize.clientip import ClientResolver, strip_port
+from apisight.normalize.networks import client_zone
 from apisight.normalize.partners import partner_column
 from apisight.normalize.redact import SECRET_NAME, drop_json_keys, escape_name, redact_column, redact_params
 from apisight.normalize.target import split_target

@@ -30,7 +30,7 @@ def reader_classes() -> dict[str, type]:
     for ep in entry_points(group=GROUP):
         try:
             cls = ep.load()
-        except Exception as e:  # a broken third-party plugin must not stop the built-ins
+        except Exception as e:  # noqa: BLE001 - a broken third-party plugin must not stop the built-ins
             log.warning("reader plugin %s could not be loaded: %s", ep.value, e)
             continue
         found[getattr(cls, "name", ep.name)] = cls
