@@ -156,3 +156,23 @@ def test_demo_inventory_finds_the_planted_shadow_and_zombie(tmp_path):
             assert path in documented  # documented endpoints carry the spec's exact template
     assert statuses.filter(pl.col("path").str.contains("beta"))["status"].to_list() == ["shadow"]
     assert "zombie" in statuses.filter(pl.col("path").str.starts_with("/v1/customers"))["status"].to_list()
+
+
+def test_templates_generalise_across_runs_and_old_paths_follow(tmp_path):
+    names = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory", "niaj"]
+    run(tmp_path, "a.log", [line(f"/v2/users/{n}/profile") for n in names[:2]])
+    assert ("GET", "/v2/users/alice/profile") in endpoints(tmp_path)  # two names: still literal
+    run(tmp_path, "b.log", [line(f"/v2/users/{n}/profile", minute=3) for n in names[2:]])
+    found = endpoints(tmp_path)
+    generalised = [k for k in found if k[1].startswith("/v2/users/{")]
+    assert len(generalised) == 1 and found[generalised[0]]["count"] == 12
+    assert not any(path.startswith("/v2/users/alice") for _, path in found)
+
+
+def test_a_spec_given_later_remaps_what_was_seen(tmp_path, spec):
+    run(tmp_path, "a.log", [line(f"/v2/accounts/{n}") for n in range(10)])
+    assert endpoints(tmp_path)["GET", "/v2/accounts/{account_id}"]["spec_status"] == "shadow"
+    run(tmp_path, "b.log", [line("/v2/accounts/me", minute=4)], spec)
+    found = endpoints(tmp_path)
+    assert found["GET", "/v2/accounts/{account_id}"]["spec_status"] == "documented"
+    assert found["GET", "/v2/accounts/{account_id}"]["count"] == 10

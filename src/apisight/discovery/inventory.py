@@ -14,8 +14,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -30,6 +32,8 @@ from apisight.store import Catalog
 from apisight.store import inventory as q
 
 TEMPLATER_STATE = "templater"
+SPEC_STATE = "specs"
+KEYS = ["host", "method", "path"]
 BODY_SAMPLES = 20
 
 
@@ -55,13 +59,13 @@ def update_inventory(
     """Bring the catalog's inventory up to date with the events in ``files`` (this run's)."""
     db = catalog.db
     q.ensure_tables(db)
-    mapping = _map_paths(db, q.distinct_paths(db, files), specs)
-    q.replace_path_templates(db, mapping)
+    _map_paths(db, q.distinct_paths(db, files), specs)
     previous = q.load_endpoints(db)
     facts = q.endpoint_facts(db)
     params = params_by_endpoint(q.query_params(db), facts)
     schemas = merge_body_schemas(q.sample_bodies(db, files, BODY_SAMPLES), previous)
-    endpoints = assess(facts, params, schemas, specs, previous)
+    live = previous.join(q.mapped_templates(db), on=KEYS, how="semi") if previous.height else previous
+    endpoints = assess(facts, params, schemas, specs, live)  # remapped templates are not carried over
     changes = _changes(previous, endpoints, run_id, quiet_days)
     q.replace_endpoints(db, endpoints)
     q.record_changes(db, changes)
@@ -78,50 +82,73 @@ def update_inventory(
     )
 
 
-def _map_paths(db: Any, seen: pl.DataFrame, specs: list[Spec]) -> pl.DataFrame:
-    """Template for every distinct path ever seen: the spec's where one matches, else learned."""
-    keys = ["host", "method", "path"]
+def _map_paths(db: Any, seen: pl.DataFrame, specs: list[Spec]) -> None:
+    """Give every distinct path a template: the spec's where one matches, else a learned one.
+
+    Only paths not mapped before are matched and templated, so a run of known traffic
+    costs a lookup. When the set of specs changes, or the templater generalises a
+    literal into a parameter, the affected rows are remapped.
+    """
+    spec_key = _spec_key(specs)
+    specs_changed = q.load_state(db, SPEC_STATE) != spec_key
     known = q.known_paths(db)
-    paths = (
-        pl.concat([known.cast(seen.schema), seen])  # type: ignore[arg-type]
-        .group_by(keys)
-        .agg(pl.col("count").sum())
-        .sort(keys)
-    )
+    if specs_changed:  # remap everything ever seen against the new set of specs
+        paths = (
+            pl.concat([known.cast(seen.schema), seen])  # type: ignore[arg-type]
+            .group_by(KEYS)
+            .agg(pl.col("count").sum())
+        )
+        new, old = paths, known.head(0)
+    else:
+        new = seen.join(known.select(KEYS), on=KEYS, how="anti")
+        old = seen.join(known.select(KEYS), on=KEYS, how="semi")
+    state = q.load_state(db, TEMPLATER_STATE)
+    templater = Templater(orjson.loads(state) if state else None)
+    mapping = _template(new, specs, templater)
+    if specs_changed:
+        q.replace_path_templates(db, mapping)
+    else:
+        q.add_path_templates(db, mapping)
+        q.add_path_counts(db, old)
+        for change in templater.changes:
+            q.retemplate(db, change["host"], change["method"], change["old"], change["new"])
+    q.save_state(db, TEMPLATER_STATE, orjson.dumps(templater.to_dict()).decode())
+    q.save_state(db, SPEC_STATE, spec_key)
+
+
+def _template(paths: pl.DataFrame, specs: list[Spec], templater: Templater) -> pl.DataFrame:
+    """Mapping rows for ``paths``: spec templates first, the rest from the templater."""
+    columns = [*KEYS, "template", "origin", "spec_file", "operation_id", "count"]
     documented = pl.DataFrame()
     rest = paths
     if specs and paths.height:
-        matched = SpecMatcher(specs).match(paths.select(keys))
+        matched = SpecMatcher(specs).match(paths.select(KEYS))
         documented = (
-            paths.join(matched.filter(pl.col("spec_template").is_not_null()), on=keys)
+            paths.join(matched.filter(pl.col("spec_template").is_not_null()), on=KEYS)
             .with_columns(
                 pl.col("spec_template").alias("template"),
                 pl.when(pl.col("method_documented")).then(pl.lit("spec")).otherwise(pl.lit("spec_path")).alias("origin"),
             )
-            .select(*keys, "template", "origin", "spec_file", "operation_id", "count")
+            .select(columns)
         )
-        rest = paths.join(documented.select(keys), on=keys, how="anti")
-    state = q.load_state(db, TEMPLATER_STATE)
-    templater = Templater(orjson.loads(state) if state else None)
-    learned = (
-        templater.assign(rest)
-        .with_columns(
+        rest = paths.join(documented.select(KEYS), on=KEYS, how="anti")
+    learned = pl.DataFrame()
+    if rest.height:
+        learned = templater.assign(rest).with_columns(
             pl.lit("traffic").alias("origin"),
             pl.lit(None, pl.String).alias("spec_file"),
             pl.lit(None, pl.String).alias("operation_id"),
-        )
-        .select(*keys, "template", "origin", "spec_file", "operation_id", "count")
-        if rest.height
-        else pl.DataFrame()
-    )
-    q.save_state(db, TEMPLATER_STATE, orjson.dumps(templater.to_dict()).decode())
+        ).select(columns)
     parts = [f for f in (documented, learned) if f.height]
     if not parts:
-        return pl.DataFrame(
-            schema={k: pl.String for k in [*keys, "template", "origin", "spec_file", "operation_id"]}
-            | {"count": pl.Int64}
-        )
+        return pl.DataFrame(schema={c: pl.String for c in columns[:-1]} | {"count": pl.Int64})
     return pl.concat(parts, how="diagonal_relaxed")
+
+
+def _spec_key(specs: list[Spec]) -> str:
+    """Identifies the set of specs by content, so editing a spec remaps the paths."""
+    digests = sorted(f"{spec.path}:{hashlib.sha256(Path(spec.path).read_bytes()).hexdigest()}" for spec in specs)
+    return orjson.dumps(digests).decode()
 
 
 def params_by_endpoint(params: pl.DataFrame, facts: pl.DataFrame) -> pl.DataFrame:

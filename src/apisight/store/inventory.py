@@ -75,6 +75,41 @@ def replace_path_templates(db: duckdb.DuckDBPyConnection, mapping: pl.DataFrame)
     db.unregister("_mapping")
 
 
+def add_path_templates(db: duckdb.DuckDBPyConnection, mapping: pl.DataFrame) -> None:
+    """Insert mapping rows for paths not seen before."""
+    if mapping.height == 0:
+        return
+    rows = mapping.select("host", "method", "path", "template", "origin", "spec_file", "operation_id", "count")
+    db.register("_new_paths", rows)
+    db.execute("INSERT OR REPLACE INTO path_templates SELECT * FROM _new_paths")
+    db.unregister("_new_paths")
+
+
+def add_path_counts(db: duckdb.DuckDBPyConnection, seen: pl.DataFrame) -> None:
+    """Add this run's request counts (host, method, path, count) to known paths."""
+    if seen.height == 0:
+        return
+    db.register("_seen", seen.select("host", "method", "path", "count"))
+    db.execute(
+        "UPDATE path_templates t SET count = t.count + s.count FROM _seen s "
+        "WHERE t.host = s.host AND t.method = s.method AND t.path = s.path"
+    )
+    db.unregister("_seen")
+
+
+def retemplate(db: duckdb.DuckDBPyConnection, host: str, method: str, old: str, new: str) -> None:
+    """Move learned paths from a template that has been generalised to its successor."""
+    db.execute(
+        "UPDATE path_templates SET template = ? WHERE host = ? AND method = ? AND template = ? AND origin = 'traffic'",
+        [new, host, method, old],
+    )
+
+
+def mapped_templates(db: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Distinct (host, method, template as path) currently in the mapping."""
+    return _frame(db.sql("SELECT DISTINCT host, method, template AS path FROM path_templates"))
+
+
 def load_state(db: duckdb.DuckDBPyConnection, name: str) -> str | None:
     rows = db.execute("SELECT state FROM discovery_state WHERE name = ?", [name]).fetchall()
     return str(rows[0][0]) if rows else None
