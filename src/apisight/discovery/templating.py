@@ -187,6 +187,24 @@ def _match(node: dict[str, Any], segs: list[str], i: int, kinds: dict[str, str])
     return None
 
 
+def _same_shape(distinct: pl.DataFrame, split: pl.Series, kinds: dict[str, str]) -> dict[int, list[int]]:
+    """Representative row -> rows of the same shape (host, method, segments with ids replaced).
+
+    Identifier-like segments become parameters whatever their number, so paths that
+    differ only in such values (``/accounts/8812`` and ``/accounts/9913``) are decided
+    once. Dates stay out: where they sit decides whether they are versions.
+    """
+    collapse = {seg: "\x00" + kind for seg, kind in kinds.items() if kind in ID_KINDS and kind != "date"}
+    shapes = split.list.eval(pl.element().replace(collapse)).list.join("/")
+    groups = (
+        distinct.select("host", "method")
+        .with_columns(shapes.alias("__shape"), pl.int_range(pl.len(), dtype=pl.Int64).alias("__row"))
+        .group_by("host", "method", "__shape", maintain_order=True)
+        .agg(pl.col("__row"))
+    )
+    return {rows[0]: rows for rows in groups["__row"].to_list()}
+
+
 def _split(path: str) -> list[str]:
     return path[1:].split("/")
 
@@ -262,10 +280,12 @@ class Templater:
             s if p is not None and p.startswith("/") else None for s, p in zip(split.to_list(), raw)
         ]
         self.stats["distinct_paths"] += len(raw)
+        members = _same_shape(distinct, split, kinds)
 
         result: list[_Template | None] = [None] * len(raw)
         pending: dict[str, list[int]] = {}
-        for i, (host, method, segs) in enumerate(zip(hosts, methods, segs_list)):
+        for i in members:
+            host, method, segs = hosts[i], methods[i], segs_list[i]
             if segs is None:
                 continue
             h = self._hosts.get(host)
@@ -274,21 +294,24 @@ class Templater:
                 pending.setdefault(host, []).append(i)
             else:
                 result[i] = h.templates[found] if h is not None else None
-        self.stats["matched"] += sum(r is not None for r in result)
+        self.stats["matched"] += sum(len(members[i]) for i in members if result[i] is not None)
 
         for host, rows in pending.items():
-            self.stats["learned"] += len(rows)
+            self.stats["learned"] += sum(len(members[i]) for i in rows)
             h = self._hosts.setdefault(host, _Host())
             changed = len(self.changes)
             for row, idx in self._learn(host, h, rows, methods, segs_list, kinds).items():
                 result[row] = h.templates[idx]
             if len(self.changes) > changed:  # known paths of this host may now sit under a new template
                 waiting = set(rows)
-                for i in range(len(raw)):
+                for i in members:
                     if hosts[i] == host and i not in waiting and (segs := segs_list[i]) is not None:
                         found = h.match(methods[i], segs, kinds)
                         result[i] = None if found is None else h.templates[found]
 
+        for rep, group in members.items():
+            for i in group:
+                result[i] = result[rep]
         templates: list[str | None] = []
         params: list[list[str]] = []
         for i, tpl in enumerate(result):
