@@ -135,10 +135,12 @@ def analyze(request: RunRequest, on_progress: Callable[[Progress], None] | None 
     with Catalog(request.data_dir) as catalog:
         stored = [p for p in written if p.exists()]
         overview = catalog.run_overview(stored)
+        discovery_started = datetime.now(UTC)
         inventory = update_inventory(catalog, stored, specs, run_id, settings.discovery.quiet_after_days)
+        discovery_seconds = (datetime.now(UTC) - discovery_started).total_seconds()
         summary = _summary(run_id, request, results, progress, overview, removed, quarantine_file, started, finished)
         summary["skipped"] = skipped
-        summary["inventory"] = inventory.as_dict()
+        summary["inventory"] = {**inventory.as_dict(), "seconds": round(discovery_seconds, 3)}
         catalog.record_run(run_id, started, finished, summary, [r.__dict__ for r in results])
     return summary
 
