@@ -17,12 +17,26 @@ EXTERNAL = "external"
 
 
 def client_zone(ips: pl.Series, networks: list[str]) -> pl.Series:
-    """``internal`` for addresses in ``networks``, ``external`` for others, null if unknown."""
+    """``internal`` for addresses in ``networks``, ``external`` for others, null if unknown.
+
+    Each distinct address is classified once.
+    """
+    distinct = ips.unique()
+    if distinct.len() < ips.len():
+        zones = pl.DataFrame({"ip": distinct, "zone": _zones(distinct, networks)})
+        return ips.to_frame("ip").join(zones, on="ip", how="left", nulls_equal=True, maintain_order="left")[
+            "zone"
+        ].alias("client_zone")
+    return _zones(ips, networks)
+
+
+def _zones(ips: pl.Series, networks: list[str]) -> pl.Series:
     parsed = [ipaddress.ip_network(n, strict=False) for n in networks]
     v4 = [n for n in parsed if n.version == 4]
-    octets = pl.col("ip").str.extract_groups(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$")
-    parts = [octets.struct.field(f"{i + 1}").cast(pl.Int64, strict=False) for i in range(4)]
-    valid = pl.all_horizontal(p <= 255 for p in parts)
+    octets = pl.col("ip").str.split_exact(".", 3)
+    parts = [octets.struct.field(f"field_{i}").cast(pl.Int64, strict=False) for i in range(4)]
+    four_parts = pl.col("ip").str.count_matches(".", literal=True) == 3
+    valid = pl.all_horizontal(p.is_between(0, 255) for p in parts) & four_parts
     as_int = pl.when(valid).then(sum(p * (1 << (8 * (3 - i))) for i, p in enumerate(parts)))
     frame = pl.DataFrame({"ip": ips}).with_columns(as_int.alias("v4"))
     inside = pl.lit(False)
