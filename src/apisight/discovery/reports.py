@@ -6,9 +6,6 @@ from typing import Any
 
 import orjson
 import polars as pl
-from openapi_spec_validator import validate
-from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
-
 from apisight.discovery.drift import compare_with_spec
 from apisight.discovery.export import build_openapi
 from apisight.discovery.spec_model import Spec
@@ -38,6 +35,9 @@ def observed_openapi(catalog: Catalog, *, host: str | None = None, api_key_heade
     """The observed API as a validated OpenAPI 3.1 document."""
     if not q.table_exists(catalog.db, "endpoints"):
         raise StoreError("no inventory yet: run `apisight analyze` first")
+    from openapi_spec_validator import validate  # heavy: imported only by the command that needs it
+    from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+
     document = build_openapi(q.load_endpoints(catalog.db), host=host, api_key_header=api_key_header)
     try:
         validate(document)
