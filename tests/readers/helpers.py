@@ -1,6 +1,24 @@
 """Small helpers shared by the reader tests."""
 
 import polars as pl
+from hypothesis import strategies as st
+
+#: Arbitrary text lines for parser property tests (no lone surrogates: not encodable).
+TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
+
+
+@st.composite
+def mutated(draw: st.DrawFn, samples: list[str]) -> str:
+    """A real line truncated, or with a few characters inserted or overwritten."""
+    line = draw(st.sampled_from(samples))
+    cut = draw(st.integers(0, len(line)))
+    noise = draw(st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=3))
+    kind = draw(st.sampled_from(["truncate", "insert", "replace"]))
+    if kind == "truncate":
+        return line[:cut]
+    if kind == "insert":
+        return line[:cut] + noise + line[cut:]
+    return line[:cut] + noise + line[cut + len(noise) :]
 
 
 def lines_frame(lines: list[str]) -> pl.DataFrame:

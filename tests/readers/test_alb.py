@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from apisight.readers.alb import AlbReader
 from apisight.sources import Source
 
-from .helpers import lines_frame
+from .helpers import TEXT, lines_frame, mutated
 
 SAMPLES = Path(__file__).parent / "samples" / "alb"
 AWS_EXAMPLES = (SAMPLES / "aws-docs-examples.log").read_text().splitlines()
@@ -201,21 +201,6 @@ def test_sniff(head: list[str], expected: bool) -> None:
     assert AlbReader().sniff(head) is expected
 
 
-TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
-
-
-@st.composite
-def mutated(draw: st.DrawFn, samples: list[str]) -> str:
-    """A real line truncated, or with a few characters inserted or overwritten."""
-    line = draw(st.sampled_from(samples))
-    cut = draw(st.integers(0, len(line)))
-    noise = draw(st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=3))
-    kind = draw(st.sampled_from(["truncate", "insert", "replace"]))
-    if kind == "truncate":
-        return line[:cut]
-    if kind == "insert":
-        return line[:cut] + noise + line[cut:]
-    return line[:cut] + noise + line[cut + len(noise) :]
 
 
 SAMPLE_LINES = [*AWS_EXAMPLES, NEWER, OLD]

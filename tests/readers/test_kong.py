@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from apisight.readers import jsonlines
 from apisight.readers.kong import KongReader
 
-from .helpers import lines_frame
+from .helpers import TEXT, lines_frame, mutated
 
 SAMPLES = Path(__file__).parent / "samples" / "kong"
 DOC_LINES = (SAMPLES / "kong-docs-examples.jsonl").read_text().splitlines()
@@ -241,21 +241,6 @@ def test_sniff(head: list[str], expected: bool) -> None:
     assert KongReader().sniff(head) is expected
 
 
-TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
-
-
-@st.composite
-def mutated(draw: st.DrawFn, samples: list[str]) -> str:
-    """A real line truncated, or with a few characters inserted or overwritten."""
-    line = draw(st.sampled_from(samples))
-    cut = draw(st.integers(0, len(line)))
-    noise = draw(st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=3))
-    kind = draw(st.sampled_from(["truncate", "insert", "replace"]))
-    if kind == "truncate":
-        return line[:cut]
-    if kind == "insert":
-        return line[:cut] + noise + line[cut:]
-    return line[:cut] + noise + line[cut + len(noise) :]
 
 
 JSON_VALUES = st.recursive(
