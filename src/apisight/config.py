@@ -119,11 +119,20 @@ class FingerprintSettings(_Section):
     key_file: str | None = Field(default=None, description="default: <data dir>/fingerprint.key")
 
 
+class Owner(_Section):
+    """Who owns the endpoints matching ``paths`` (shell-style globs) on ``hosts`` (all if empty)."""
+
+    owner: str
+    paths: list[str] = Field(default_factory=lambda: ["*"])
+    hosts: list[str] = Field(default_factory=list)
+
+
 class DiscoverySettings(_Section):
     """API discovery."""
 
     specs: list[str] = Field(default_factory=list, description="OpenAPI/Swagger files your teams maintain")
     quiet_after_days: int = Field(default=7, ge=1, description="an endpoint unseen this long has gone quiet")
+    owners: list[Owner] = Field(default_factory=list, description="first match wins; a spec's x-owner wins over all")
 
 
 class Settings(_Section):
@@ -213,6 +222,10 @@ retention:
 discovery:
   specs: []                      # OpenAPI 3.x / Swagger 2.0 files; also --spec on the command line
   quiet_after_days: 7            # an endpoint not seen for this long is recorded as gone quiet
+  owners: []                     # who owns what, when the spec has no x-owner; first match wins
+#    - owner: payments-team
+#      paths: ["/v*/payments*", "/v*/payees*"]
+#      hosts: [api.example.com]
 
 fingerprint:
   key_file: null                 # default <data dir>/fingerprint.key (created 0600); or APISIGHT_FINGERPRINT_KEY

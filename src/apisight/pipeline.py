@@ -136,7 +136,9 @@ def analyze(request: RunRequest, on_progress: Callable[[Progress], None] | None 
         stored = [p for p in written if p.exists()]
         overview = catalog.run_overview(stored)
         discovery_started = datetime.now(UTC)
-        inventory = update_inventory(catalog, stored, specs, run_id, settings.discovery.quiet_after_days)
+        inventory = update_inventory(
+            catalog, stored, specs, run_id, settings.discovery.quiet_after_days, settings.discovery.owners
+        )
         discovery_seconds = (datetime.now(UTC) - discovery_started).total_seconds()
         summary = _summary(run_id, request, results, progress, overview, removed, quarantine_file, started, finished)
         summary["skipped"] = skipped

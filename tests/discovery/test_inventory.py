@@ -176,3 +176,16 @@ def test_a_spec_given_later_remaps_what_was_seen(tmp_path, spec):
     found = endpoints(tmp_path)
     assert found["GET", "/v2/accounts/{account_id}"]["spec_status"] == "documented"
     assert found["GET", "/v2/accounts/{account_id}"]["count"] == 10
+
+
+def test_owners_from_config_where_the_spec_names_none(tmp_path):
+    settings = Settings.model_validate({"discovery": {"owners": [
+        {"owner": "cards-team", "paths": ["/v2/cards*"]},
+        {"owner": "platform", "paths": ["*"], "hosts": ["other.example"]},
+    ]}})
+    log = tmp_path / "a.log"
+    log.write_text("".join(line(f"/v2/cards/{n}") for n in range(10)) + line("/v2/loans/summary"))
+    analyze(RunRequest([str(log)], tmp_path / "data", settings, options=ReaderOptions(log_format=FORMAT)))
+    found = endpoints(tmp_path)
+    assert found["GET", "/v2/cards/{card_id}"]["owner"] == "cards-team"
+    assert found["GET", "/v2/loans/summary"]["owner"] is None

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ from typing import Any
 import orjson
 import polars as pl
 
+from apisight.config import Owner
 from apisight.discovery.schemas import merge_body_schemas
 from apisight.discovery.spec_match import SpecMatcher
 from apisight.discovery.spec_model import Spec
@@ -54,7 +56,12 @@ class InventoryUpdate:
 
 
 def update_inventory(
-    catalog: Catalog, files: list[Any], specs: list[Spec], run_id: str, quiet_days: int = 7
+    catalog: Catalog,
+    files: list[Any],
+    specs: list[Spec],
+    run_id: str,
+    quiet_days: int = 7,
+    owners: list[Owner] | None = None,
 ) -> InventoryUpdate:
     """Bring the catalog's inventory up to date with the events in ``files`` (this run's)."""
     db = catalog.db
@@ -65,7 +72,7 @@ def update_inventory(
     params = params_by_endpoint(q.query_params(db), facts)
     schemas = merge_body_schemas(q.sample_bodies(db, files, BODY_SAMPLES), previous)
     live = previous.join(q.mapped_templates(db), on=KEYS, how="semi") if previous.height else previous
-    endpoints = assess(facts, params, schemas, specs, live)  # remapped templates are not carried over
+    endpoints = assign_owners(assess(facts, params, schemas, specs, live), owners)  # remapped: not carried
     changes = _changes(previous, endpoints, run_id, quiet_days)
     q.replace_endpoints(db, endpoints)
     q.record_changes(db, changes)
@@ -149,6 +156,27 @@ def _spec_key(specs: list[Spec]) -> str:
     """Identifies the set of specs by content, so editing a spec remaps the paths."""
     digests = sorted(f"{spec.path}:{hashlib.sha256(Path(spec.path).read_bytes()).hexdigest()}" for spec in specs)
     return orjson.dumps(digests).decode()
+
+
+def assign_owners(endpoints: pl.DataFrame, owners: list[Owner] | None) -> pl.DataFrame:
+    """Fill ``owner`` from the configured rules where the spec named none (first match wins)."""
+    if not owners or endpoints.height == 0:
+        return endpoints
+    def owner_of(host: str, path: str) -> str | None:
+        for rule in owners:
+            if (not rule.hosts or host in rule.hosts) and any(fnmatch.fnmatchcase(path, p) for p in rule.paths):
+                return rule.owner
+        return None
+
+    pairs = endpoints.select("host", "path").unique()
+    lookup = pairs.with_columns(
+        pl.Series("_owner", [owner_of(h, p) for h, p in pairs.iter_rows()], dtype=pl.String)
+    )
+    return (
+        endpoints.join(lookup, on=["host", "path"], how="left", maintain_order="left")
+        .with_columns(pl.coalesce("owner", "_owner").alias("owner"))
+        .drop("_owner")
+    )
 
 
 def params_by_endpoint(params: pl.DataFrame, facts: pl.DataFrame) -> pl.DataFrame:
