@@ -222,3 +222,16 @@ def test_planted_secrets_never_reach_stored_columns(
             for value in out[column].drop_nulls():
                 assert token not in value, (column, value)
                 assert token[:12] not in value and token[12:] not in value, (column, value)
+
+
+@pytest.mark.parametrize(
+    ("header", "value", "principal"),
+    [
+        ("x-forwarded-client-cert", 'By=spiffe://bank/ns/gw;Hash=ab12;Subject="CN=partner-acme,O=Acme Ltd";URI=', "partner-acme"),
+        ("x-ssl-client-s-dn", "emailAddress=ops@acme.example,CN=acme-payments,O=Acme,C=GB", "acme-payments"),
+        ("x-amzn-mtls-clientcert", "-----BEGIN%20CERTIFICATE-----%0AMIIB...", None),
+    ],
+)
+def test_client_certificate_headers_mean_mtls(header, value, principal):
+    e = run(raw(request_headers=orjson.dumps({header: value}).decode(), target="/v1/x"))
+    assert (e["auth_scheme"], e["principal"]) == ("mtls", principal)

@@ -51,6 +51,7 @@ class Normalizer:
                 *_headers(headers, auth.api_key_headers),
                 *[_query_param(p) for p in auth.api_key_query_params],
             ).alias("api_key"),
+            pl.coalesce(pl.lit(None, pl.String), *_headers(headers, CLIENT_CERT_HEADERS)).alias("_client_cert"),
         )
         frame = frame.with_columns(self.clients.client_ips(frame))
         frame = frame.with_columns(client_zone(frame["client_ip"], self.settings.network.internal_networks))
@@ -69,13 +70,16 @@ class Normalizer:
             .then(pl.col("_auth_scheme"))
             .when(pl.col("api_key").is_not_null())
             .then(pl.lit("api_key"))
+            .when(pl.col("_client_cert").is_not_null())
+            .then(pl.lit("mtls"))
             .when(pl.col("remote_user").is_not_null())
             .then(pl.lit("basic"))
             .when(saw_headers)
             .then(pl.lit("none"))
             .otherwise(pl.lit("unknown"))
             .alias("auth_scheme"),
-            pl.coalesce(pl.col("principal"), pl.col("_principal"), remote_user).alias("principal"),
+            pl.coalesce(pl.col("principal"), pl.col("_principal"), _certificate_cn(pl.col("_client_cert")), remote_user)
+            .alias("principal"),
             pl.coalesce(pl.col("_credential_fp"), key_fp, user_fp).alias("credential_fp"),
             pl.when(key_fp.is_not_null()).then(pl.lit("key_") + key_fp.str.slice(0, 12)).alias("api_key_id"),
             *[pl.col("_" + c).alias(c) for c in AUTH_COLUMNS if c not in ("auth_scheme", "principal", "credential_fp")],
@@ -115,6 +119,24 @@ class Normalizer:
                 body = body.str.slice(0, capture.max_body_bytes)
             out.append(body.alias(column))
         return out
+
+
+#: Headers in which TLS-terminating proxies pass the verified client certificate on.
+CLIENT_CERT_HEADERS = [
+    "x-forwarded-client-cert",  # Envoy XFCC: By=...;Hash=...;Subject="CN=partner-a,O=Acme"
+    "x-ssl-client-s-dn",  # nginx $ssl_client_s_dn forwarded by convention
+    "ssl-client-subject-dn",
+    "x-client-cert-subject",
+    "x-ssl-client-cert",
+    "x-client-cert",
+    "x-arr-clientcert",  # Azure App Service
+    "x-amzn-mtls-clientcert",  # AWS ALB mTLS passthrough
+]
+
+
+def _certificate_cn(cert: pl.Expr) -> pl.Expr:
+    """The subject's common name, when the header carries a subject DN (not a whole PEM)."""
+    return cert.str.extract(r"(?i)(?:^|[\s,;/\"=])CN=([^,;/\"]+)")
 
 
 def _headers(headers: pl.Series, names: list[str]) -> list[pl.Expr]:
