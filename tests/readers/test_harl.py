@@ -126,3 +126,21 @@ def test_a_file_that_is_not_har_is_one_clear_problem(tmp_path):
     (result,) = HarReader().read(Source(str(path)))
     assert result.records.height == 0
     assert "not a HAR document" in result.malformed["reason"][0]
+
+
+def test_a_har_file_that_breaks_off_keeps_the_entries_before_the_break(tmp_path):
+    doc = {"log": {"version": "1.2", "creator": {"name": "t", "version": "1"}, "entries": [entry()] * 3}}
+    text = orjson.dumps(doc).decode()
+    path = tmp_path / "cut.har"
+    path.write_text(text[: len(text) - 200])  # inside the third entry
+    results = list(HarReader().read(Source(str(path))))
+    assert sum(r.records.height for r in results) == 2
+    problems = [p for r in results for p in r.malformed.to_dicts()]
+    assert len(problems) == 1 and problems[0]["line_no"] == 3 and "breaks off" in problems[0]["reason"]
+
+
+def test_an_empty_har_file_is_empty_not_malformed(tmp_path):
+    path = tmp_path / "empty.har"
+    path.write_text('{"log": {"version": "1.2", "creator": {"name": "t", "version": "1"}, "entries": []}}')
+    results = list(HarReader().read(Source(str(path))))
+    assert sum(r.records.height + r.malformed.height for r in results) == 0
