@@ -23,6 +23,7 @@ of the normalised value (empty for masked PANs, which are not values).
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -215,8 +216,7 @@ class Scanner:
             return hits, rows
         keep = np.ones(len(hits), dtype=bool)
         exprs = self._exprs
-        for i in todo.tolist():
-            expr_id, _, end = hits[i].tolist()
+        for i, (expr_id, _, end) in zip(todo.tolist(), hits[todo].tolist()):
             expr = exprs[expr_id]
             if expr.back is None:  # a field name: the value starts after blanks
                 while end < len(buf) and buf[end] in (0x20, 0x09):
@@ -359,7 +359,7 @@ class Scanner:
     ) -> pl.DataFrame:
         if not findings:
             return pl.DataFrame(schema=FINDINGS_SCHEMA)
-        findings.sort(key=lambda f: (f.row, f.start))
+        # already in (row, start) order: see _resolve_overlaps
         ctypes = content_types.to_list() if isinstance(content_types, pl.Series) else content_types
         fields: list[str] = []
         i = 0
@@ -445,11 +445,34 @@ def _confidence(score: float, verdict: Verdict, hinted: bool) -> float:
 
 
 def _resolve_overlaps(findings: list[_Finding], min_confidence: float) -> list[_Finding]:
-    """Per text, overlapping findings keep the most confident (then earlier-declared, longer) one."""
-    ranked = sorted(
-        (f for f in findings if f.confidence >= min_confidence),
-        key=lambda f: (-f.confidence, f.order, f.start - f.end),
-    )
+    """Per text, overlapping findings keep the most confident (then earlier-declared, longer) one.
+
+    Returned in (row, start) order. Offsets are absolute in the joined buffer, so rows occupy
+    increasing, disjoint ranges: one running maximum of ends over the (row, start)-sorted
+    findings flags every overlap at once, and only the rows that have one are ranked.
+    """
+    kept = [f for f in findings if f.confidence >= min_confidence]
+    if len(kept) < 2:
+        return kept
+    kept.sort(key=_by_start)
+    starts = np.fromiter((f.start for f in kept), dtype=np.int64, count=len(kept))
+    ends = np.fromiter((f.end for f in kept), dtype=np.int64, count=len(kept))
+    reach = np.maximum.accumulate(ends)
+    clash = np.flatnonzero(starts[1:] < reach[:-1]) + 1
+    if not len(clash):
+        return kept
+    bad = {kept[i].row for i in clash.tolist()}
+    out = [f for f in kept if f.row not in bad]
+    out.extend(_greedy([f for f in kept if f.row in bad]))
+    out.sort(key=_by_start)
+    return out
+
+
+_by_start = operator.attrgetter("row", "start")
+
+
+def _greedy(findings: list[_Finding]) -> list[_Finding]:
+    ranked = sorted(findings, key=lambda f: (-f.confidence, f.order, f.start - f.end))
     taken: dict[int, list[tuple[int, int]]] = {}
     kept = []
     for f in ranked:
