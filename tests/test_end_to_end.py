@@ -68,6 +68,8 @@ SECRET_PATTERNS = [
     re.compile(r"Bearer (eyJ[A-Za-z0-9_.-]+)"),
     re.compile(r"(pk_live_[0-9a-f]{16,})"),
     re.compile(r'\\?"password\\?"\s*:\s*\\?"([^"\\]{6,})'),
+    # sensitive values in bodies: cards, IBANs, SSNs, phones, e-mails
+    *(re.compile(r'\\"' + name + r'\\":\\"([^"\\]{6,})') for name in ("pan", "iban", "ssn", "phone", "email")),
 ]
 
 
@@ -88,8 +90,10 @@ def test_demo_twice_then_no_secret_anywhere_in_the_data_dir(tmp_path):
         text = path.read_text()
         for kind, pattern in zip(found, SECRET_PATTERNS, strict=True):
             kind.update(pattern.findall(text))
-    assert all(len(kind) > 10 for kind in found)  # tokens, API keys and passwords to look for
+    assert all(len(kind) > 10 for kind in found)  # tokens, keys, passwords and sensitive values to look for
     secrets = set().union(*found)
+    digits_only = {re.sub(r"\D", "", v) for v in found[3] | found[4]}  # cards and IBAN digits, compacted
+    secrets |= {d for d in digits_only if len(d) >= 12}
 
     stored: list[str] = []
     for path in (demo_dir / "data").rglob("*"):

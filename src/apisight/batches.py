@@ -17,7 +17,8 @@ from apisight.config import Settings
 from apisight.fingerprints import Fingerprinter
 from apisight.normalize import Normalizer
 from apisight.readers.base import ParseResult
-from apisight.store import write_events
+from apisight.sensitive.stage import SensitiveStage
+from apisight.store import write_events, write_findings
 
 
 @dataclass(frozen=True)
@@ -48,14 +49,18 @@ def run_batch(job: BatchJob) -> BatchOutcome:
     parsed = job.task()
     files: list[Path] = []
     if parsed.records.height:
-        events = _normalizer(job.settings_json, job.key)(
+        events, findings = _normalizer(job.settings_json, job.key).normalize(
             parsed.records, source=job.reader, source_file=job.file, first_id=job.batch_id
         )
         files = write_events(Path(job.data_dir), events, job.batch_id)
+        write_findings(Path(job.data_dir), findings, job.batch_id)
     return BatchOutcome(parsed.records.height, parsed.malformed, parsed.bytes_read, files)
 
 
 @cache
 def _normalizer(settings_json: str, key: bytes) -> Normalizer:
     """One normaliser per process and run settings (its caches then serve every batch)."""
-    return Normalizer(Settings.model_validate_json(settings_json), Fingerprinter(key))
+    settings = Settings.model_validate_json(settings_json)
+    fingerprint = Fingerprinter(key)
+    scanner = SensitiveStage(fingerprint) if settings.sensitive.enabled else None
+    return Normalizer(settings, fingerprint, scanner)

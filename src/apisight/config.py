@@ -135,6 +135,12 @@ class DiscoverySettings(_Section):
     owners: list[Owner] = Field(default_factory=list, description="first match wins; a spec's x-owner wins over all")
 
 
+class SensitiveSettings(_Section):
+    """Sensitive-data discovery."""
+
+    enabled: bool = Field(default=True, description="scan bodies, query strings and paths for sensitive data")
+
+
 class Settings(_Section):
     """All of apisight's settings."""
 
@@ -145,6 +151,7 @@ class Settings(_Section):
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     fingerprint: FingerprintSettings = Field(default_factory=FingerprintSettings)
     discovery: DiscoverySettings = Field(default_factory=DiscoverySettings)
+    sensitive: SensitiveSettings = Field(default_factory=SensitiveSettings)
 
 
 def load_settings(path: Path | None, data_dir: Path | None = None) -> Settings:
@@ -226,6 +233,9 @@ discovery:
 #    - owner: payments-team
 #      paths: ["/v*/payments*", "/v*/payees*"]
 #      hosts: [api.example.com]
+
+sensitive:
+  enabled: true                  # find cards, IBANs, SSNs, e-mails, phones, secrets... (masked, fingerprinted)
 
 fingerprint:
   key_file: null                 # default <data dir>/fingerprint.key (created 0600); or APISIGHT_FINGERPRINT_KEY

@@ -50,6 +50,21 @@ EVENT_SCHEMA: dict[str, pl.DataType] = {
     "response_body": pl.String(),
 }
 
+#: A sensitive value found in an event: where, what, and a masked preview and keyed
+#: fingerprint — never the value itself.
+FINDING_SCHEMA: dict[str, pl.DataType] = {
+    "direction": pl.String(),  # request | response | query | path
+    "type": pl.String(),  # card_number, iban, us_ssn, email, phone, jwt, ...
+    "field": pl.String(),  # $.accounts[0].iban
+    "masked": pl.String(),
+    "fingerprint": pl.String(),
+    "confidence": pl.Float64(),
+    "exposure": pl.String(),  # clear | masked (already masked at the source, e.g. a masked PAN)
+    "severity": pl.String(),
+    **{c: EVENT_SCHEMA[c] for c in ("event_id", "ts", "host", "method", "path", "status", "client_ip", "client_zone",
+                                    "principal", "api_key_id", "partner", "scheme", "auth_scheme")},
+}
+
 #: Columns a reader may produce. Secrets (``authorization``, ``api_key``,
 #: ``cookie``) are transient: normalisation fingerprints and drops them.
 RAW_COLUMNS: dict[str, pl.DataType] = {

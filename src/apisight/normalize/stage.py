@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from apisight.config import Settings
-from apisight.events import EVENT_SCHEMA, RAW_COLUMNS, conform
+from apisight.events import EVENT_SCHEMA, FINDING_SCHEMA, RAW_COLUMNS, conform
 from apisight.fingerprints import Fingerprinter
 from apisight.normalize.auth import AUTH_COLUMNS, authorization_columns, fingerprint_values, looks_like_key
 from apisight.normalize.clientip import ClientResolver, strip_port
@@ -13,6 +13,7 @@ from apisight.normalize.networks import client_zone
 from apisight.normalize.partners import partner_column
 from apisight.normalize.redact import SECRET_NAME, drop_json_keys, escape_name, redact_column, redact_params
 from apisight.normalize.target import split_target
+from apisight.sensitive.stage import SensitiveStage
 
 #: Characters redacted before bodies are cut to ``max_body_bytes``, beyond that limit:
 #: enough that a secret reaching past the cut is seen whole (or cut off at the end of
@@ -31,13 +32,25 @@ class Normalizer:
     header values; bodies are redacted before they are cut.
     """
 
-    def __init__(self, settings: Settings, fingerprint: Fingerprinter) -> None:
+    def __init__(
+        self, settings: Settings, fingerprint: Fingerprinter, sensitive: SensitiveStage | None = None
+    ) -> None:
         self.settings = settings
         self.fingerprint = fingerprint
         self.clients = ClientResolver(settings.network.trusted_proxies, settings.network.forwarded_header)
+        self.sensitive = sensitive
 
     def __call__(self, raw: pl.DataFrame, *, source: str, source_file: str, first_id: str) -> pl.DataFrame:
         """Normalise ``raw``; event ids are ``first_id`` followed by a row number."""
+        return self.normalize(raw, source=source, source_file=source_file, first_id=first_id)[0]
+
+    def normalize(
+        self, raw: pl.DataFrame, *, source: str, source_file: str, first_id: str
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Canonical events, and the sensitive values found in them (empty without a scanner).
+
+        Findings carry the event's id, time, endpoint and client, never the value.
+        """
         auth = self.settings.auth
         frame = conform(raw, RAW_COLUMNS)
         frame = split_target(frame)
@@ -85,6 +98,12 @@ class Normalizer:
             *[pl.col("_" + c).alias(c) for c in AUTH_COLUMNS if c not in ("auth_scheme", "principal", "credential_fp")],
         )
         frame = frame.with_columns(partner_column(frame, self.settings.partners))
+        frame = frame.with_columns(
+            (pl.lit(first_id + "-") + pl.int_range(pl.len()).cast(pl.String)).alias("event_id")
+        )
+        findings = None
+        if self.sensitive is not None:  # on raw values, before anything below masks or cuts them
+            frame, findings = self.sensitive(frame)
         params = auth.secret_params()
         dropped = auth.dropped_headers()
         frame = frame.with_columns(
@@ -99,9 +118,9 @@ class Normalizer:
             *self._bodies(),
             pl.lit(source).alias("source"),
             pl.lit(source_file).alias("source_file"),
-            (pl.lit(first_id + "-") + pl.int_range(pl.len()).cast(pl.String)).alias("event_id"),
         )
-        return conform(frame, EVENT_SCHEMA)
+        events = conform(frame, EVENT_SCHEMA)
+        return events, _with_context(findings, events)
 
     def _bodies(self) -> list[pl.Expr]:
         capture = self.settings.capture
@@ -132,6 +151,18 @@ CLIENT_CERT_HEADERS = [
     "x-arr-clientcert",  # Azure App Service
     "x-amzn-mtls-clientcert",  # AWS ALB mTLS passthrough
 ]
+
+
+#: Event columns each sensitive finding carries, for the data map and the flows view.
+FINDING_CONTEXT = ["event_id", "ts", "host", "method", "path", "status", "client_ip", "client_zone", "principal",
+                   "api_key_id", "partner", "scheme", "auth_scheme"]
+
+
+def _with_context(findings: pl.DataFrame | None, events: pl.DataFrame) -> pl.DataFrame:
+    if findings is None or findings.height == 0:
+        return pl.DataFrame()
+    context = events.select(FINDING_CONTEXT).with_row_index("row").with_columns(pl.col("row").cast(pl.Int64))
+    return conform(findings.join(context, on="row", how="left"), FINDING_SCHEMA)
 
 
 def _certificate_cn(cert: pl.Expr) -> pl.Expr:

@@ -4,6 +4,6 @@ Only this package imports DuckDB; queries are named functions here.
 """
 
 from apisight.store.catalog import Catalog
-from apisight.store.events import apply_retention, write_events
+from apisight.store.events import apply_retention, write_events, write_findings
 
-__all__ = ["Catalog", "apply_retention", "write_events"]
+__all__ = ["Catalog", "apply_retention", "write_events", "write_findings"]

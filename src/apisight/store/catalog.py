@@ -12,9 +12,9 @@ import duckdb
 import polars as pl
 
 from apisight.errors import StoreError
-from apisight.events import EVENT_SCHEMA
+from apisight.events import EVENT_SCHEMA, FINDING_SCHEMA
 from apisight.store.events import has_events
-from apisight.store.layout import catalog_path, events_dir
+from apisight.store.layout import catalog_path, events_dir, sensitive_dir
 
 _RUNS_DDL = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -87,17 +87,24 @@ class Catalog:
         self.close()
 
     def _refresh_events_view(self) -> None:
-        """(Re)create ``events`` over the Parquet files; typed and empty when there are none."""
-        if has_events(self.data_dir):
-            glob = str(events_dir(self.data_dir).resolve() / "*" / "*.parquet").replace("'", "''")
-            sql = (
-                f"SELECT * FROM read_parquet('{glob}', hive_partitioning = true, "
-                "hive_types = {'date': DATE}, union_by_name = true)"
-            )
-        else:
-            cols = ", ".join(f"CAST(NULL AS {_duck_type(t)}) AS {name}" for name, t in EVENT_SCHEMA.items())
-            sql = f"SELECT {cols}, CAST(NULL AS DATE) AS date WHERE false"
-        self.db.execute(f"CREATE OR REPLACE TEMP VIEW events AS {sql}")
+        """(Re)create the ``events`` and ``sensitive`` views over their Parquet files.
+
+        Views are typed and empty while there are no files yet, so queries work at once.
+        """
+        for view, root, schema in (
+            ("events", events_dir(self.data_dir), EVENT_SCHEMA),
+            ("sensitive", sensitive_dir(self.data_dir), FINDING_SCHEMA),
+        ):
+            if has_events(self.data_dir, root):
+                glob = str(root.resolve() / "*" / "*.parquet").replace("'", "''")
+                sql = (
+                    f"SELECT * FROM read_parquet('{glob}', hive_partitioning = true, "
+                    "hive_types = {'date': DATE}, union_by_name = true)"
+                )
+            else:
+                cols = ", ".join(f"CAST(NULL AS {_duck_type(t)}) AS {name}" for name, t in schema.items())
+                sql = f"SELECT {cols}, CAST(NULL AS DATE) AS date WHERE false"
+            self.db.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {sql}")
 
     def record_run(
         self, run_id: str, started: datetime, finished: datetime, summary: dict[str, Any], files: list[dict[str, Any]]

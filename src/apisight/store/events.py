@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from apisight.errors import StoreError
-from apisight.store.layout import events_dir
+from apisight.store.layout import events_dir, sensitive_dir
 
 PARTITION = "date="
 
@@ -27,9 +27,17 @@ def write_events(data_dir: Path, events: pl.DataFrame, batch_id: str) -> list[Pa
     ``batch_id`` (unique per run and batch) names the files, so batches can be written
     from several processes at once without coordination.
     """
+    return _write_partitioned(events_dir(data_dir), events, batch_id)
+
+
+def write_findings(data_dir: Path, findings: pl.DataFrame, batch_id: str) -> list[Path]:
+    """Append a batch of sensitive-data findings (masked, fingerprinted), by event date."""
+    return _write_partitioned(sensitive_dir(data_dir), findings, batch_id)
+
+
+def _write_partitioned(root: Path, events: pl.DataFrame, batch_id: str) -> list[Path]:
     if events.height == 0:
         return []
-    root = events_dir(data_dir)
     written = []
     by_day = events.with_columns(pl.col("ts").dt.date().alias("_day")).partition_by(
         "_day", as_dict=True, include_key=False
@@ -48,10 +56,10 @@ def write_events(data_dir: Path, events: pl.DataFrame, batch_id: str) -> list[Pa
     return written
 
 
-def partitions(data_dir: Path) -> dict[date, Path]:
-    """Stored date partitions by day."""
+def partitions(data_dir: Path, root: Path | None = None) -> dict[date, Path]:
+    """Stored date partitions by day (of events, or of another dataset under ``root``)."""
     found: dict[date, Path] = {}
-    root = events_dir(data_dir)
+    root = root or events_dir(data_dir)
     if not root.is_dir():
         return found
     for folder in root.iterdir():
@@ -78,8 +86,12 @@ def apply_retention(data_dir: Path, days: int, today: date | None = None) -> lis
     removed = sorted(d for d in stored if d < cutoff)
     for d in removed:
         shutil.rmtree(stored[d], ignore_errors=True)
+    for d, folder in partitions(data_dir, sensitive_dir(data_dir)).items():
+        if d < cutoff:  # findings go with the events they were found in
+            shutil.rmtree(folder, ignore_errors=True)
     return removed
 
 
-def has_events(data_dir: Path) -> bool:
-    return any(events_dir(data_dir).glob(f"{PARTITION}*/*.parquet")) if events_dir(data_dir).is_dir() else False
+def has_events(data_dir: Path, root: Path | None = None) -> bool:
+    root = root or events_dir(data_dir)
+    return any(root.glob(f"{PARTITION}*/*.parquet")) if root.is_dir() else False

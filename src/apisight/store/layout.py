@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 EVENTS = "events"
+SENSITIVE = "sensitive"
 CATALOG = "catalog.duckdb"
 QUARANTINE = "quarantine"
 
@@ -19,3 +20,7 @@ def catalog_path(data_dir: Path) -> Path:
 
 def quarantine_dir(data_dir: Path) -> Path:
     return data_dir / QUARANTINE
+
+
+def sensitive_dir(data_dir: Path) -> Path:
+    return data_dir / SENSITIVE
