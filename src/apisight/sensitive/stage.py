@@ -9,6 +9,8 @@ masking of :mod:`apisight.normalize.redact`.
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
 from apisight.fingerprints import Fingerprinter
@@ -69,11 +71,20 @@ def mask_spans(texts: pl.Series, findings: pl.DataFrame) -> pl.Series:
         data = text.encode("utf-8", "surrogatepass")
         for start, end, preview in zip(spans["start"], spans["end"], spans["masked"], strict=True):
             replacement = (preview or "[masked]").encode()
-            if start > 0 and data[start - 1 : start] not in (b'"', b"'") and data[start - 1 : start] in (b":", b" ", b"["):
+            if _bare_json_number(data, start, end):
                 replacement = b'"' + replacement + b'"'
             data = data[:start] + replacement + data[end:]
         values[row] = data.decode("utf-8", "replace")
     return pl.Series(texts.name, values, dtype=pl.String)
+
+
+_NUMBER = re.compile(rb"[-+]?[\d.]+")
+
+
+def _bare_json_number(data: bytes, start: int, end: int) -> bool:
+    """Whether ``data[start:end]`` is an unquoted JSON number (``"ssn": 123456789``)."""
+    before = data[:start].rstrip()
+    return bool(before) and before[-1:] in (b":", b"[", b",") and _NUMBER.fullmatch(data[start:end]) is not None
 
 
 def _schema() -> dict[str, pl.DataType]:

@@ -1,0 +1,98 @@
+"""The sensitive stage inside normalisation and the data/flows views over what it stores."""
+
+from __future__ import annotations
+
+import json
+
+import orjson
+import polars as pl
+import pytest
+
+from apisight.config import Settings
+from apisight.fingerprints import Fingerprinter
+from apisight.pipeline import RunRequest, analyze
+from apisight.sensitive.stage import mask_spans
+from apisight.store import Catalog
+from apisight.store import sensitive as sensitive_store
+
+CARD = "4539 1488 0343 6467"  # a valid Visa test number (Luhn)
+IBAN = "GB82WEST12345698765432"
+PHONE = "+447700900123"
+
+
+@pytest.mark.parametrize(
+    ("text", "spans", "expected"),
+    [
+        ('{"pan": "4111111111111111"}', [(9, 25, "4111 **** **** 1111")], '{"pan": "4111 **** **** 1111"}'),
+        ('{"ssn": 123456789}', [(8, 17, "***-**-6789")], '{"ssn": "***-**-6789"}'),  # a number stays JSON
+        ("ssn=123-45-6789&x=1", [(4, 15, "***-**-6789")], "ssn=***-**-6789&x=1"),
+        ('{"a": "é x@y.io"}', [(10, 16, "x***@y.io")], '{"a": "é x***@y.io"}'),  # byte offsets past UTF-8
+    ],
+)
+def test_mask_spans(text, spans, expected):
+    findings = pl.DataFrame(
+        {"row": [0] * len(spans), "start": [s for s, _, _ in spans], "end": [e for _, e, _ in spans],
+         "masked": [m for _, _, m in spans]}
+    )
+    masked = mask_spans(pl.Series([text, "untouched"]), findings).to_list()
+    assert masked == [expected, "untouched"]
+    if text.startswith("{"):
+        json.loads(masked[0])
+
+
+def harl(url: str, body: dict, client: str, key: str) -> str:
+    return orjson.dumps({
+        "startedDateTime": "2026-11-28T10:00:00.000Z", "time": 10, "_clientIP": client,
+        "request": {"method": "GET", "url": url, "headers": [{"name": "X-Api-Key", "value": key}],
+                    "bodySize": 0},
+        "response": {"status": 200, "headers": [{"name": "Content-Type", "value": "application/json"}],
+                     "content": {"size": 10, "mimeType": "application/json", "text": orjson.dumps(body).decode()},
+                     "bodySize": 10},
+    }).decode()
+
+
+def test_pipeline_maps_who_receives_what_and_stores_no_value(tmp_path):
+    lines = [harl(f"https://api.bank.example/v1/cards/{n}", {"pan": CARD if n % 2 else "4916 3388 5100 0009",
+                                                            "owner": {"phone": PHONE}}, "198.51.100.7", "key-a")
+             for n in range(10)]
+    lines += [harl(f"https://api.bank.example/v1/accounts/{n}?email=ann@example.com",
+                   {"iban": IBAN}, "203.0.113.9", "key-b") for n in range(4)]
+    path = tmp_path / "t.harl"
+    path.write_text("\n".join(lines) + "\n")
+    analyze(RunRequest([str(path)], tmp_path / "d", Settings()))
+    with Catalog(tmp_path / "d", read_only=True) as catalog:
+        data = {(r["path"], r["type"], r["direction"]): r for r in sensitive_store.data_map(catalog.db).to_dicts()}
+        flows = sensitive_store.flows(catalog.db, "response", "card_number").to_dicts()
+    cards = data["/v1/cards/{card_id}", "card_number", "response"]
+    assert cards["events"] == 10 and cards["distinct_values"] == 2 and cards["fields"] == ["$.pan"]
+    assert data["/v1/cards/{card_id}", "phone", "response"]["fields"] == ["$.owner.phone"]
+    assert data["/v1/accounts/{account_id}", "email", "query"]["events"] == 4
+    assert [(f["client_ips"], f["distinct_values"]) for f in flows] == [(1, 2)]
+    stored = "".join(
+        str(pl.read_parquet(p).to_dicts()) for p in (tmp_path / "d").rglob("*.parquet")
+    )
+    for value in (CARD, CARD.replace(" ", ""), IBAN, PHONE, "ann@example.com"):
+        assert value not in stored
+
+
+def test_scanning_can_be_turned_off(tmp_path):
+    path = tmp_path / "t.harl"
+    path.write_text(harl("https://a.example/v1/x", {"iban": IBAN}, "198.51.100.7", "k") + "\n")
+    analyze(RunRequest([str(path)], tmp_path / "d", Settings.model_validate({"sensitive": {"enabled": False}})))
+    with Catalog(tmp_path / "d", read_only=True) as catalog:
+        assert sensitive_store.data_map(catalog.db).height == 0
+
+
+def test_fingerprints_follow_one_value_across_formats():
+    fp = Fingerprinter(b"0123456789abcdef0123456789abcdef")
+    from apisight.sensitive.stage import SensitiveStage
+
+    stage = SensitiveStage(fp)
+    frame = pl.DataFrame({
+        "request_body": [None, None], "request_content_type": [None, None],
+        "response_body": ['{"pan": "4539-1488-0343-6467"}', '{"pan": "4539148803436467"}'],
+        "response_content_type": ["application/json"] * 2, "query": [None, None], "path": ["/a", "/b"],
+    })
+    _, findings = stage(frame)
+    cards = findings.filter(pl.col("type") == "card_number")
+    assert cards.height == 2 and cards["fingerprint"].n_unique() == 1
