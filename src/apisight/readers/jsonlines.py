@@ -97,7 +97,7 @@ def _decode_objects(lines: pl.DataFrame, schema: pl.Schema) -> DecodedLines:
     try:
         return DecodedLines(_read(lines["line"], schema), lines, _no_rejects())
     except _DECODE_ERRORS:
-        pass
+        pass  # some line is bad: fall through to setting bad lines aside one by one
     problems = pl.Series("_problem", [_json_problem(line) for line in lines["line"]], dtype=pl.String)
     lines = lines.with_columns(problems)
     bad = rejects(lines, pl.col("_problem").is_not_null(), element_reason(pl.col("_problem")))

@@ -119,7 +119,7 @@ def xml_paths(text: bytes, offsets: list[int]) -> list[str]:
         closing, tag, selfclosing = m.group(1), m.group(2).decode("utf-8", "replace"), m.group(3)
         if closing:
             while stack and stack.pop() != tag:
-                pass
+                pass  # pop up to and including the element this tag closes
         elif not selfclosing:
             stack.append(tag)
     while k < n:
