@@ -31,6 +31,7 @@ from apisight.readers import registry
 from apisight.readers.base import ReaderOptions
 from apisight.store import Catalog
 from apisight.store import sensitive as sensitive_store
+from apisight.store.alerts import load_alerts
 
 try:  # typer >= 0.26 vendors click; older ones depend on it
     from typer._click.exceptions import ClickException as UsageProblem
@@ -392,6 +393,27 @@ def flows_cmd(
         console.print(f"… {len(rows) - 200} more rows (use --json or --type)", markup=False)
 
 
+@app.command("alerts")
+def alerts_cmd(data: DataOpt = None, as_json: JsonOpt = False) -> None:
+    """Alerts raised so far, newest first (today: DLP thresholds on sensitive data).
+
+    Example: apisight alerts --json
+    """
+    with Catalog(data_dir(data), read_only=True) as catalog:
+        rows = load_alerts(catalog.db).to_dicts()
+    if as_json:
+        sys.stdout.write(orjson.dumps(rows, default=str).decode() + "\n")
+        return
+    if not rows:
+        console.print("No alerts.")
+        return
+    table = Table("severity", "rule", "client", "when", "what", title="Alerts", title_justify="left")
+    for r in rows:
+        table.add_row(escape(r["severity"]), escape(r["rule"]), escape(str(r["client"])),
+                      str(r["first_seen"])[:19], escape(r["summary"]))
+    console.print(table)
+
+
 @app.command("init")
 def init_cmd(
     data: DataOpt = None,
@@ -485,6 +507,8 @@ def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
     table.add_row("distinct raw paths", f"{summary['endpoints']:,}")
     table.add_row("clients", f"{summary['clients']:,}")
     table.add_row("time span", f"{summary['first_event']} → {summary['last_event']}")
+    if summary.get("alerts", {}).get("dlp"):
+        table.add_row("new DLP alerts", f"{summary['alerts']['dlp']:,}  (apisight alerts)")
     table.add_row("speed", f"{summary['records_per_second']:,} records/s in {summary['seconds']} s")
     table.add_row("stored in", escape(summary["data_dir"]))
     console.print(table)

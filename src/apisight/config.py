@@ -135,10 +135,33 @@ class DiscoverySettings(_Section):
     owners: list[Owner] = Field(default_factory=list, description="first match wins; a spec's x-owner wins over all")
 
 
+class DlpRule(_Section):
+    """Alert when one client receives more than ``distinct_values`` of ``types`` within a window."""
+
+    name: str
+    types: list[str]
+    distinct_values: int = Field(ge=1)
+    window_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    direction: Literal["response", "request", "query", "path", "any"] = "response"
+    severity: Literal["low", "medium", "high", "critical"] = "high"
+
+
+def _default_dlp_rules() -> list[DlpRule]:
+    return [
+        DlpRule(name="bulk-card-numbers", types=["card_number"], distinct_values=50, severity="critical"),
+        DlpRule(name="bulk-national-ids", types=["us_ssn", "uk_nino", "ca_sin", "es_dni"], distinct_values=50,
+                severity="critical"),
+        DlpRule(name="bulk-bank-accounts", types=["iban", "bank_account", "aba_routing"], distinct_values=100),
+        DlpRule(name="bulk-contact-details", types=["email", "phone"], distinct_values=500, window_minutes=60,
+                severity="medium"),
+    ]
+
+
 class SensitiveSettings(_Section):
-    """Sensitive-data discovery."""
+    """Sensitive-data discovery and DLP thresholds."""
 
     enabled: bool = Field(default=True, description="scan bodies, query strings and paths for sensitive data")
+    dlp: list[DlpRule] = Field(default_factory=_default_dlp_rules)
 
 
 class Settings(_Section):
@@ -236,6 +259,15 @@ discovery:
 
 sensitive:
   enabled: true                  # find cards, IBANs, SSNs, e-mails, phones, secrets... (masked, fingerprinted)
+  # DLP: alert when one client (partner, user, API key or IP) receives more distinct values
+  # of these types than the threshold within the window (event time). Replaces the defaults:
+  dlp:
+    - {name: bulk-card-numbers, types: [card_number], distinct_values: 50, window_minutes: 10, severity: critical}
+    - {name: bulk-national-ids, types: [us_ssn, uk_nino, ca_sin, es_dni], distinct_values: 50, window_minutes: 10,
+       severity: critical}
+    - {name: bulk-bank-accounts, types: [iban, bank_account, aba_routing], distinct_values: 100, window_minutes: 10}
+    - {name: bulk-contact-details, types: [email, phone], distinct_values: 500, window_minutes: 60,
+       severity: medium}
 
 fingerprint:
   key_file: null                 # default <data dir>/fingerprint.key (created 0600); or APISIGHT_FINGERPRINT_KEY

@@ -24,6 +24,7 @@ from apisight.batches import BatchJob, BatchOutcome
 from apisight.config import Settings
 from apisight.discovery.inventory import update_inventory
 from apisight.discovery.spec import load_spec
+from apisight.sensitive.dlp import evaluate_dlp
 from apisight.errors import InputError
 from apisight.executor import WORKER_THRESHOLD_BYTES, BatchRunner
 from apisight.fingerprints import load_key
@@ -143,6 +144,7 @@ def analyze(request: RunRequest, on_progress: Callable[[Progress], None] | None 
         summary = _summary(run_id, request, results, progress, overview, removed, quarantine_file, started, finished)
         summary["skipped"] = skipped
         summary["inventory"] = {**inventory.as_dict(), "seconds": round(discovery_seconds, 3)}
+        summary["alerts"] = {"dlp": evaluate_dlp(catalog, settings.sensitive.dlp, run_id)}
         catalog.record_run(run_id, started, finished, summary, [r.__dict__ for r in results])
     return summary
 
