@@ -178,6 +178,8 @@ def demo_cmd(
         for command in (
             f"apisight inventory --data {root} --status shadow",
             f"apisight drift --data {root} --spec {manifest.specs[0]}",
+            f"apisight data --data {root}",
+            f"apisight flows --data {root} --type card_number",
             f'apisight query --data {root} "SELECT client_ip, count(*) n FROM events WHERE status = 401 '
             'GROUP BY 1 ORDER BY n DESC LIMIT 5"',
         ):
@@ -507,6 +509,9 @@ def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
     table.add_row("distinct raw paths", f"{summary['endpoints']:,}")
     table.add_row("clients", f"{summary['clients']:,}")
     table.add_row("time span", f"{summary['first_event']} → {summary['last_event']}")
+    if summary.get("sensitive"):
+        found = ", ".join(f"{t} {v['distinct_values']:,}" for t, v in list(summary["sensitive"].items())[:6])
+        table.add_row("sensitive data (distinct values)", escape(found) + "  (apisight data)")
     if summary.get("alerts", {}).get("dlp"):
         table.add_row("new DLP alerts", f"{summary['alerts']['dlp']:,}  (apisight alerts)")
     table.add_row("speed", f"{summary['records_per_second']:,} records/s in {summary['seconds']} s")

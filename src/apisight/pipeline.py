@@ -33,6 +33,7 @@ from apisight.readers import registry
 from apisight.readers.base import ParseResult, Reader, ReaderOptions, unreadable
 from apisight.sources import Source, expand
 from apisight.store import Catalog, apply_retention
+from apisight.store.sensitive import run_totals as sensitive_totals
 from apisight.store.layout import quarantine_dir
 
 #: Characters of a malformed record shown in summaries and quarantine files, after scrubbing.
@@ -144,6 +145,7 @@ def analyze(request: RunRequest, on_progress: Callable[[Progress], None] | None 
         summary = _summary(run_id, request, results, progress, overview, removed, quarantine_file, started, finished)
         summary["skipped"] = skipped
         summary["inventory"] = {**inventory.as_dict(), "seconds": round(discovery_seconds, 3)}
+        summary["sensitive"] = sensitive_totals(catalog.db, run_id)
         summary["alerts"] = {"dlp": evaluate_dlp(catalog, settings.sensitive.dlp, run_id)}
         catalog.record_run(run_id, started, finished, summary, [r.__dict__ for r in results])
     return summary

@@ -62,3 +62,13 @@ def _mapped(db: duckdb.DuckDBPyConnection) -> str:
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'path_templates'"
     ).fetchall()
     return _MAPPED if rows[0][0] else "SELECT s.path AS template, s.* FROM sensitive s"
+
+
+def run_totals(db: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, dict[str, int]]:
+    """Per type: findings and distinct values found by one run."""
+    rows = db.sql(
+        "SELECT type, count(*) AS findings, count(DISTINCT fingerprint) AS distinct_values FROM sensitive "
+        "WHERE starts_with(event_id, $prefix) GROUP BY type ORDER BY distinct_values DESC",
+        params={"prefix": run_id + "-"},
+    ).fetchall()
+    return {t: {"findings": f, "distinct_values": d} for t, f, d in rows}
