@@ -29,6 +29,7 @@ from apisight.pipeline import Progress as RunProgress
 from apisight.pipeline import RunRequest, analyze, check_inputs
 from apisight.readers import registry
 from apisight.readers.base import ReaderOptions
+from apisight.posture import assess_logs
 from apisight.store import Catalog
 from apisight.store import sensitive as sensitive_store
 from apisight.store.alerts import load_alerts
@@ -414,6 +415,40 @@ def alerts_cmd(data: DataOpt = None, as_json: JsonOpt = False) -> None:
         table.add_row(escape(r["severity"]), escape(r["rule"]), escape(str(r["client"])),
                       str(r["first_seen"])[:19], escape(r["summary"]))
     console.print(table)
+
+
+@app.command("logs")
+def logs_cmd(data: DataOpt = None, as_json: JsonOpt = False) -> None:
+    """How good are the logs? Fields present per source and host, proxies posing as clients,
+    clock problems, what each gap prevents, the setting that fixes it, and a maturity level.
+
+    Example: apisight logs --json
+    """
+    with Catalog(data_dir(data), read_only=True) as catalog:
+        report = assess_logs(catalog)
+    if as_json:
+        sys.stdout.write(orjson.dumps(report.as_dict(), default=str).decode() + "\n")
+        return
+    streams = Table("source", "host", "events", "client IP", "identity", "latency", "bodies", "time precision",
+                    title="Log sources", title_justify="left")
+    for st in report.streams:
+        def rate(name: str, st: Any = st) -> str:
+            field = st.field(name)
+            return "" if field is None else f"{field.rate:.0%}"
+        streams.add_row(escape(st.source), escape(st.host or "(none)"), f"{st.events:,}",
+                        f"{rate('client_ip')} {st.client_addresses.verdict}", rate("identity"), rate("latency"),
+                        rate("bodies"), st.timestamp_precision)
+    console.print(streams)
+    for gap in report.gaps:
+        console.print(f"\n[bold]{escape(gap.severity)}[/] {escape(gap.title)} — {escape(gap.source)} {escape(gap.host or '')}")
+        console.print(f"  evidence: {gap.evidence}", markup=False, highlight=False)
+        console.print(f"  prevents: {gap.prevents}", markup=False, highlight=False)
+        for fix in gap.fixes[:2]:
+            console.print(f"  fix ({fix.where}): {fix.setting}", markup=False, highlight=False)
+    m = report.maturity
+    console.print(f"\nMaturity: level {m.level} — {escape(m.stage)}")
+    for reason in m.reasons:
+        console.print(f"  {reason}", markup=False, highlight=False)
 
 
 @app.command("init")
