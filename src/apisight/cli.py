@@ -33,6 +33,7 @@ from apisight.posture import assess_logs
 from apisight.store import Catalog
 from apisight.store import sensitive as sensitive_store
 from apisight.store.alerts import load_alerts
+from apisight.store.findings import load_findings
 
 try:  # typer >= 0.26 vendors click; older ones depend on it
     from typer._click.exceptions import ClickException as UsageProblem
@@ -451,6 +452,40 @@ def logs_cmd(data: DataOpt = None, as_json: JsonOpt = False) -> None:
         console.print(f"  {reason}", markup=False, highlight=False)
 
 
+@app.command("findings")
+def findings_cmd(
+    severity: Annotated[str | None, typer.Option("--severity", help="low, medium, high or critical.")] = None,
+    owasp: Annotated[str | None, typer.Option("--owasp", help="An OWASP API Top 10 category, e.g. API2.")] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="Include resolved findings.")] = False,
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Posture findings (OWASP API Security Top 10 2023), each with evidence and a fix.
+
+    A finding stays one finding while it persists and is resolved when a later run's
+    evidence no longer shows it.
+
+    Example: apisight findings --owasp API2 --json
+    """
+    with Catalog(data_dir(data), read_only=True) as catalog:
+        rows = load_findings(catalog.db, severity=severity, owasp=owasp, status=None if show_all else "open").to_dicts()
+    for r in rows:
+        r["evidence"] = orjson.loads(r["evidence"]) if isinstance(r.get("evidence"), str) else r.get("evidence")
+    if as_json:
+        sys.stdout.write(orjson.dumps(rows, default=str).decode() + "\n")
+        return
+    if not rows:
+        console.print("No open findings." if not show_all else "No findings.")
+        return
+    table = Table("severity", "check", "OWASP", "endpoint", "events", "last seen", "fix",
+                  title=f"Posture findings ({len(rows)})", title_justify="left", show_lines=True)
+    for r in rows:
+        table.add_row(escape(r["severity"]), escape(r["check"]), escape(str(r["owasp"]).split(" ")[0]),
+                      escape(f"{r['method']} {r['host']}{r['path']}"), f"{r['events'] or 0:,}",
+                      str(r["last_seen"])[:19], escape(r["remediation"]))
+    console.print(table)
+
+
 @app.command("init")
 def init_cmd(
     data: DataOpt = None,
@@ -547,6 +582,9 @@ def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
     if summary.get("sensitive"):
         found = ", ".join(f"{t} {v['distinct_values']:,}" for t, v in list(summary["sensitive"].items())[:6])
         table.add_row("sensitive data (distinct values)", escape(found) + "  (apisight data)")
+    open_findings = summary.get("findings", {}).get("open")
+    if open_findings:
+        table.add_row("open posture findings", f"{open_findings:,}  (apisight findings)")
     if summary.get("alerts", {}).get("dlp"):
         table.add_row("new DLP alerts", f"{summary['alerts']['dlp']:,}  (apisight alerts)")
     table.add_row("speed", f"{summary['records_per_second']:,} records/s in {summary['seconds']} s")

@@ -164,6 +164,13 @@ class SensitiveSettings(_Section):
     dlp: list[DlpRule] = Field(default_factory=_default_dlp_rules)
 
 
+class PostureSettings(_Section):
+    """Posture checks run after every analysis."""
+
+    enabled: bool = Field(default=True, description="run the posture checks after every analysis")
+    window_days: int = Field(default=7, ge=1, description="evidence window, back from the newest event")
+
+
 class Settings(_Section):
     """All of apisight's settings."""
 
@@ -175,6 +182,7 @@ class Settings(_Section):
     fingerprint: FingerprintSettings = Field(default_factory=FingerprintSettings)
     discovery: DiscoverySettings = Field(default_factory=DiscoverySettings)
     sensitive: SensitiveSettings = Field(default_factory=SensitiveSettings)
+    posture: PostureSettings = Field(default_factory=PostureSettings)
 
 
 def load_settings(path: Path | None, data_dir: Path | None = None) -> Settings:
@@ -268,6 +276,10 @@ sensitive:
     - {name: bulk-bank-accounts, types: [iban, bank_account, aba_routing], distinct_values: 100, window_minutes: 10}
     - {name: bulk-contact-details, types: [email, phone], distinct_values: 500, window_minutes: 60,
        severity: medium}
+
+posture:
+  enabled: true                  # run the posture checks (apisight findings) after every analysis
+  window_days: 7                 # a finding resolves when this much recent traffic no longer shows it
 
 fingerprint:
   key_file: null                 # default <data dir>/fingerprint.key (created 0600); or APISIGHT_FINGERPRINT_KEY

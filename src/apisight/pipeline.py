@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from apisight.batches import BatchJob, BatchOutcome
 from apisight.config import Settings
 from apisight.discovery.inventory import update_inventory
 from apisight.discovery.spec import load_spec
+from apisight.posture.findings import run_checks
 from apisight.sensitive.dlp import evaluate_dlp
 from apisight.errors import InputError
 from apisight.executor import WORKER_THRESHOLD_BYTES, BatchRunner
@@ -147,6 +148,8 @@ def analyze(request: RunRequest, on_progress: Callable[[Progress], None] | None 
         summary["inventory"] = {**inventory.as_dict(), "seconds": round(discovery_seconds, 3)}
         summary["sensitive"] = sensitive_totals(catalog.db, run_id)
         summary["alerts"] = {"dlp": evaluate_dlp(catalog, settings.sensitive.dlp, run_id)}
+        if settings.posture.enabled:
+            summary["findings"] = run_checks(catalog, run_id, window=timedelta(days=settings.posture.window_days))
         catalog.record_run(run_id, started, finished, summary, [r.__dict__ for r in results])
     return summary
 

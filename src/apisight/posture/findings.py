@@ -1,0 +1,178 @@
+"""Posture findings: the :class:`Finding` model and the run over every registered check.
+
+A check (one module under ``posture/checks``, registered in the ``apisight.checks``
+entry-point group) has a stable ``name``, an OWASP API Security Top 10 2023 category,
+a default ``severity``, a ``remediation`` and ``find(catalog, since)``, which returns
+its findings from one evidence query in ``store.findings``.
+
+Evidence window and resolution. Time comes from the events, not the wall clock: "now"
+is the newest stored event, and checks look at events from ``now - window`` on. A
+finding is one row in the ``findings`` table for as long as it persists (same id: a
+hash of check, host, method and template); each run that finds it again refreshes its
+evidence, event count and last_seen. It becomes ``resolved`` when its check ran
+without error and found no evidence in the window — the weakness has not been seen in
+the last ``window`` of traffic (or retention removed the events). A check that fails
+or is not installed resolves nothing; a resolved finding found again is reopened.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import orjson
+import polars as pl
+
+from apisight.store import Catalog
+from apisight.store import findings as store
+
+log = logging.getLogger(__name__)
+
+#: How far back (from the newest stored event) a run looks for evidence.
+DEFAULT_WINDOW = timedelta(days=7)
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+#: Columns of an evidence frame that are the finding's own fields, not evidence.
+_OWN_COLUMNS = ("host", "method", "path", "first_seen", "last_seen", "owasp", "severity")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One weakness of one endpoint, with the evidence that shows it (never a raw value)."""
+
+    id: str
+    check: str
+    owasp: str
+    severity: str
+    host: str
+    method: str
+    path: str
+    evidence: dict[str, Any] = field(hash=False)
+    first_seen: datetime | None
+    last_seen: datetime | None
+    remediation: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+class Check(Protocol):
+    """What a posture check provides; built-ins and plugins alike."""
+
+    name: str
+    owasp: str
+    severity: str
+    remediation: str
+
+    def find(self, catalog: Catalog, since: datetime) -> list[Finding]:
+        """Findings from the stored events at or after ``since``."""
+        ...
+
+
+def finding_id(check: str, host: str, method: str, path: str) -> str:
+    """Stable id: the same weakness on the same endpoint is the same finding across runs."""
+    digest = hashlib.sha256(f"{check}\x1f{host}\x1f{method}\x1f{path}".encode()).hexdigest()
+    return "f_" + digest[:16]
+
+
+def findings_from_frame(check: Check, frame: pl.DataFrame) -> list[Finding]:
+    """One finding per row of an evidence frame (``store.findings`` queries).
+
+    ``host``, ``method``, ``path``, ``first_seen``, ``last_seen`` are the finding's; an
+    ``owasp`` or ``severity`` column overrides the check's default for that row; every
+    other column is evidence.
+    """
+    out = []
+    for row in frame.to_dicts():
+        host, method, path = row.get("host") or "", row.get("method") or "", row.get("path") or ""
+        out.append(Finding(
+            id=finding_id(check.name, host, method, path),
+            check=check.name,
+            owasp=row.get("owasp") or check.owasp,
+            severity=row.get("severity") or check.severity,
+            host=host,
+            method=method,
+            path=path,
+            evidence={k: _plain(v) for k, v in row.items() if k not in _OWN_COLUMNS},
+            first_seen=row.get("first_seen"),
+            last_seen=row.get("last_seen"),
+            remediation=check.remediation,
+        ))
+    return out
+
+
+def run_checks(
+    catalog: Catalog,
+    run_id: str,
+    checks: list[Check] | None = None,
+    window: timedelta = DEFAULT_WINDOW,
+) -> dict[str, Any]:
+    """Run every check (default: all registered), store the findings, return a summary.
+
+    A check that raises is logged and reported under ``failed``; its stored findings are
+    left as they were.
+    """
+    if checks is None:
+        from apisight.posture.checks import create_all
+
+        checks = create_all()
+    db = catalog.db
+    store.ensure_tables(db)
+    now = store.newest_event(db)
+    found: list[Finding] = []
+    ran: list[str] = []
+    failed: dict[str, str] = {}
+    by_check: dict[str, int] = {}
+    if now is not None:
+        since = now - window
+        for check in checks:
+            try:
+                results = check.find(catalog, since)
+            except Exception as e:  # noqa: BLE001 - one broken check must not stop the others
+                log.warning("posture check %s failed: %s", check.name, e)
+                failed[check.name] = str(e)
+                continue
+            ran.append(check.name)
+            by_check[check.name] = len(results)
+            found.extend(results)
+    counts = store.save_findings(db, _frame(found), ran, run_id, now)
+    by_severity: dict[str, int] = {}
+    for f in found:
+        by_severity[f.severity] = by_severity.get(f.severity, 0) + 1
+    return {
+        "checks": ran,
+        "failed": failed,
+        "found": len(found),
+        "by_check": by_check,
+        "by_severity": by_severity,
+        **counts,
+    }
+
+
+def _frame(found: list[Finding]) -> pl.DataFrame:
+    schema: dict[str, Any] = {
+        "id": pl.String, "check_name": pl.String, "owasp": pl.String, "severity": pl.String,
+        "host": pl.String, "method": pl.String, "path": pl.String, "evidence": pl.String,
+        "remediation": pl.String, "events": pl.Int64,
+        "first_seen": pl.Datetime("us", "UTC"), "last_seen": pl.Datetime("us", "UTC"),
+    }
+    rows = [
+        {"id": f.id, "check_name": f.check, "owasp": f.owasp, "severity": f.severity, "host": f.host,
+         "method": f.method, "path": f.path, "evidence": orjson.dumps(f.evidence, default=str).decode(),
+         "remediation": f.remediation, "events": int(f.evidence.get("events") or 0),
+         "first_seen": f.first_seen, "last_seen": f.last_seen}
+        for f in found
+    ]
+    return pl.DataFrame(rows, schema=schema)
+
+
+def _plain(value: Any) -> Any:
+    """Evidence as JSON-ready values: JSON text columns (histograms) become objects."""
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value
+    return value
