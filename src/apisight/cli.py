@@ -27,9 +27,9 @@ from apisight.discovery.spec import load_spec
 from apisight.errors import ApisightError, ConfigError
 from apisight.pipeline import Progress as RunProgress
 from apisight.pipeline import RunRequest, analyze, check_inputs
+from apisight.posture import assess_logs
 from apisight.readers import registry
 from apisight.readers.base import ReaderOptions
-from apisight.posture import assess_logs
 from apisight.store import Catalog
 from apisight.store import sensitive as sensitive_store
 from apisight.store.alerts import load_alerts

@@ -24,18 +24,18 @@ from apisight.batches import BatchJob, BatchOutcome
 from apisight.config import Settings
 from apisight.discovery.inventory import update_inventory
 from apisight.discovery.spec import load_spec
-from apisight.posture.findings import run_checks
-from apisight.sensitive.dlp import evaluate_dlp
 from apisight.errors import InputError
 from apisight.executor import WORKER_THRESHOLD_BYTES, BatchRunner
 from apisight.fingerprints import load_key
 from apisight.normalize.redact import scrub_excerpt
+from apisight.posture.findings import run_checks
 from apisight.readers import registry
 from apisight.readers.base import ParseResult, Reader, ReaderOptions, unreadable
+from apisight.sensitive.dlp import evaluate_dlp
 from apisight.sources import Source, expand
 from apisight.store import Catalog, apply_retention
-from apisight.store.sensitive import run_totals as sensitive_totals
 from apisight.store.layout import quarantine_dir
+from apisight.store.sensitive import run_totals as sensitive_totals
 
 #: Characters of a malformed record shown in summaries and quarantine files, after scrubbing.
 SHOWN_EXCERPT_CHARS = 200

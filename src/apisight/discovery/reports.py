@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 import polars as pl
+
 from apisight.discovery.drift import compare_with_spec
 from apisight.discovery.export import build_openapi
 from apisight.discovery.spec_model import Spec
