@@ -7,15 +7,12 @@ entry-point group; apisight's own readers are registered the same way in
 
 from __future__ import annotations
 
-import logging
 from functools import cache
-from importlib.metadata import entry_points
 
 from apisight.errors import ConfigError, InputError
+from apisight.plugins import load_group
 from apisight.readers.base import Reader, ReaderOptions
 from apisight.sources import Source
-
-log = logging.getLogger(__name__)
 
 GROUP = "apisight.readers"
 #: Auto-detection tries formats in this order; unlisted plugins come after.
@@ -25,18 +22,8 @@ SNIFF_LINES = 20
 
 @cache
 def reader_classes() -> dict[str, type]:
-    """Every installed reader class by name; a plugin that fails to import is logged and skipped."""
-    found: dict[str, type] = {}
-    for ep in entry_points(group=GROUP):
-        try:
-            cls = ep.load()
-        except Exception as e:  # noqa: BLE001 - a broken third-party plugin must not stop the built-ins
-            log.warning("reader plugin %s could not be loaded: %s", ep.value, e)
-            continue
-        found[getattr(cls, "name", ep.name)] = cls
-    if not found:
-        raise ConfigError("no readers are installed: reinstall apisight with `pip install -e .`")
-    return found
+    """Every installed reader class by name."""
+    return load_group(GROUP, "reader")
 
 
 def names() -> list[str]:

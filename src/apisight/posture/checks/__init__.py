@@ -7,32 +7,19 @@ way in ``pyproject.toml``.
 
 from __future__ import annotations
 
-import logging
 from functools import cache
-from importlib.metadata import entry_points
 
 from apisight.errors import ConfigError
+from apisight.plugins import load_group
 from apisight.posture.findings import Check
-
-log = logging.getLogger(__name__)
 
 GROUP = "apisight.checks"
 
 
 @cache
 def check_classes() -> dict[str, type]:
-    """Every installed check class by name; a plugin that fails to import is logged and skipped."""
-    found: dict[str, type] = {}
-    for ep in entry_points(group=GROUP):
-        try:
-            cls = ep.load()
-        except Exception as e:  # noqa: BLE001 - a broken third-party plugin must not stop the built-ins
-            log.warning("check plugin %s could not be loaded: %s", ep.value, e)
-            continue
-        found[getattr(cls, "name", ep.name)] = cls
-    if not found:
-        raise ConfigError("no posture checks are installed: reinstall apisight with `pip install -e .`")
-    return found
+    """Every installed check class by name."""
+    return load_group(GROUP, "check")
 
 
 def names() -> list[str]:
