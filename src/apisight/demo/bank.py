@@ -37,6 +37,9 @@ DIURNAL = {
     INTERNAL_HOST: (5, 5, 9, 9, 5, 4, 4, 5, 7, 8, 9, 9, 9, 9, 9, 9, 8, 8, 8, 8, 7, 6, 6, 5),
 }
 
+#: Baseline records of the demo at scale 1 (the demo writes about this many x scale).
+BASE_RECORDS = 100_000
+
 #: Share of the baseline records that each host gets.
 HOST_SHARE = {RETAIL_HOST: 0.6, PARTNER_HOST: 0.25, INTERNAL_HOST: 0.15}
 

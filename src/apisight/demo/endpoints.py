@@ -115,6 +115,24 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              tag="insights", documented=False,
              response_body='{"account_id":{account_id},"month":"{month}","top_merchant":"{merchant_name}",'
              '"total":{amount}}'),
+    # --- scenario-only: what a function-level authorization probe asks the retail host for.
+    # None of it is part of the retail API (undocumented, never in the baseline); the
+    # gateway refuses every one (403/404/405), so no response bodies are needed.
+    Endpoint(R, "GET", "/admin/v1/users", "Back-office users (not exposed)", 0, tag="admin", documented=False,
+             query="page={page}&limit=50"),
+    Endpoint(R, "POST", "/admin/v1/feature-flags/{flag_slug}", "Toggle a flag (not exposed)", 0, tag="admin",
+             documented=False, request_body='{"enabled":true}'),
+    Endpoint(R, "GET", "/internal/v1/customers/{customer_id}", "Customer record (not exposed)", 0,
+             tag="admin", documented=False),
+    Endpoint(R, "GET", "/actuator/env", "Spring actuator (not exposed)", 0, tag="ops", documented=False),
+    Endpoint(R, "GET", "/actuator/heapdump", "Spring actuator (not exposed)", 0, tag="ops", documented=False),
+    Endpoint(R, "GET", "/debug/vars", "Go expvar (not exposed)", 0, tag="ops", documented=False),
+    Endpoint(R, "DELETE", "/v2/accounts/{account_id}", "Close an account (no such operation)", 0,
+             tag="accounts", documented=False),
+    Endpoint(R, "PATCH", "/v2/accounts/{account_id}", "Change an account (no such operation)", 0,
+             tag="accounts", documented=False, request_body='{"overdraft_limit":100000}'),
+    Endpoint(R, "PUT", "/v2/cards/{card_id}", "Replace a card (no such operation)", 0, tag="cards",
+             documented=False, request_body='{"status":"active","daily_limit":10000}'),
     # --- partner / open-banking API (one API key per partner) ---
     Endpoint(P, "POST", "/oauth/token", "Client-credentials token", 2, auth="api_key", tag="auth",
              request_type="application/x-www-form-urlencoded", latency_ms=60,

@@ -116,7 +116,7 @@ def generate_demo(out_dir: Path, *, seed: int = 7, scale: float = 1.0) -> DemoMa
         extra[meta.host].append(skel.with_columns(label=pl.lit(meta.name)))
         metas.append(meta)
     metas.append(scenarios.ROLLOUT)
-    frames = host_traffic(pop, seed, int(100_000 * scale), bank.START_US, bank.END_US, extra)
+    frames = host_traffic(pop, seed, int(bank.BASE_RECORDS * scale), bank.START_US, bank.END_US, extra)
     rng = np.random.default_rng([seed, 50])
     web = render(traffic.web_session(pop, rng, bank.START_US + bank.DAY_US + 19 * bank.HOUR_US), pop, rng)
     files = [
@@ -141,7 +141,7 @@ def generate_demo(out_dir: Path, *, seed: int = 7, scale: float = 1.0) -> DemoMa
 def demo_frames(*, seed: int = 7, scale: float = 1.0) -> dict[str, pl.DataFrame]:
     """The demo's baseline traffic per host as frames, without writing anything (for tests)."""
     pop = build_population(seed, scale)
-    return host_traffic(pop, seed, int(100_000 * scale), bank.START_US, bank.END_US)
+    return host_traffic(pop, seed, int(bank.BASE_RECORDS * scale), bank.START_US, bank.END_US)
 
 
 def generate_bench(out_path: Path, *, records: int, format: str, seed: int = 7,

@@ -30,6 +30,8 @@ class Population:
     merchants: pl.DataFrame
     #: JWT of customer ``c`` on day ``d`` is ``tokens[d * n_customers + c]``.
     tokens: pl.Series
+    #: The demo's size factor (baseline records are ``bank.BASE_RECORDS * scale``).
+    scale: float = 1.0
 
     @property
     def n_customers(self) -> int:
@@ -138,4 +140,5 @@ def build_population(seed: int, scale: float = 1.0) -> Population:
         partners=_partners(rng, 36),
         merchants=_merchants(rng, 20_000),
         tokens=session_tokens(customers),
+        scale=scale,
     )

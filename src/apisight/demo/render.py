@@ -4,7 +4,9 @@ A skeleton has one row per request with at least ``ts`` (µs since the epoch),
 ``ep`` (index into :data:`~apisight.demo.endpoints.ENDPOINTS`), ``cust`` (customer
 row), ``status``, ``client_ip`` and ``user_agent``. Any template placeholder that is
 also a skeleton column (``account_id``, ``username``, ``page``, ...) overrides the
-default value drawn from the population. Work is vectorised: one pass per endpoint.
+default value drawn from the population. Non-null ``path`` and ``query`` columns
+replace the rendered ones as they are (already URL-encoded), for requests that no
+template describes (fuzzing payloads). Work is vectorised: one pass per endpoint.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ ERRORS = {
     401: ("unauthorized", "Invalid credentials."),
     403: ("forbidden", "You do not have access to this resource."),
     404: ("not_found", "Resource not found."),
+    405: ("method_not_allowed", "Method not allowed."),
     409: ("conflict", "The resource was modified concurrently."),
     422: ("unprocessable_entity", "Validation failed."),
     429: ("too_many_requests", "Rate limit exceeded, retry later."),
@@ -154,6 +157,13 @@ def _render_endpoint(part: pl.DataFrame, i: int) -> pl.DataFrame:
     )
 
 
+def _override(skel: pl.DataFrame, name: str, rendered: pl.Series) -> pl.Series:
+    """The skeleton's own ``name`` values where it has them, else the rendered ones."""
+    if name not in skel.columns:
+        return rendered
+    return pl.select(pl.coalesce(skel[name].cast(pl.String), rendered)).to_series().alias(name)
+
+
 def render(skeleton: pl.DataFrame, pop: Population, rng: np.random.Generator) -> pl.DataFrame:
     """Complete records (columns :data:`TRAFFIC_COLUMNS`) for a skeleton, in skeleton order."""
     skel = complete(skeleton)
@@ -184,8 +194,8 @@ def render(skeleton: pl.DataFrame, pop: Population, rng: np.random.Generator) ->
         method=done["method"],
         host=done["host"],
         scheme=pl.lit("https"),
-        path=done["path"],
-        query=done["query"],
+        path=_override(skel, "path", done["path"]),
+        query=_override(skel, "query", done["query"]),
         status=status,
         latency_ms=skel["latency_ms"] if "latency_ms" in skel.columns else derived["latency_ms"],
         request_bytes=done["request_body"].str.len_bytes().cast(pl.Int64).fill_null(0),
