@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 
 from apisight.config import Settings
 from apisight.pipeline import RunRequest, analyze
@@ -39,6 +38,7 @@ def harl(
     request_body: str | None = None,
     at: datetime = DAY,
     content_type: str = "application/json",
+    response_headers: list[tuple[str, str]] = (),  # type: ignore[assignment]
 ) -> str:
     """One HAR-lines entry; ``body`` is JSON-encoded unless it is already text."""
     text = body if isinstance(body, str) else orjson.dumps(body if body is not None else {}).decode()
@@ -49,18 +49,27 @@ def harl(
     return orjson.dumps({
         "startedDateTime": at.isoformat().replace("+00:00", "Z"), "time": 10, "_clientIP": client,
         "request": request,
-        "response": {"status": status, "headers": [{"name": "Content-Type", "value": content_type}],
+        "response": {"status": status,
+                     "headers": [{"name": n, "value": v} for n, v in [("Content-Type", content_type),
+                                                                      *response_headers]],
                      "content": {"size": len(text), "mimeType": content_type, "text": text},
                      "bodySize": len(text)},
     }).decode()
 
 
-def analyze_lines(tmp_path: Path, lines: list[str], name: str = "t.harl") -> str:
-    """Store ``lines`` through the real pipeline into ``tmp_path/data``; the run id."""
+def analyze_lines(tmp_path: Path, lines: list[str], name: str = "t.harl", spec: str | None = None) -> str:
+    """Store ``lines`` through the real pipeline into ``tmp_path/data``; the run id.
+
+    ``spec`` is the text of an OpenAPI document to analyse the traffic against.
+    """
     path = tmp_path / name
     path.write_text("\n".join(lines) + "\n")
+    specs = []
+    if spec is not None:
+        specs.append(tmp_path / "openapi.yaml")
+        specs[0].write_text(spec)
     settings = Settings.model_validate({"posture": {"enabled": False}})  # the tests run the checks themselves
-    return str(analyze(RunRequest([str(path)], tmp_path / "data", settings))["run_id"])
+    return str(analyze(RunRequest([str(path)], tmp_path / "data", settings, specs=specs))["run_id"])
 
 
 def findings_of(tmp_path: Path, check: Any, run_id: str = "test-run") -> dict[tuple[str, str], Finding]:

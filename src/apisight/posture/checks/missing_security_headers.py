@@ -1,0 +1,42 @@
+"""Response headers that let sensitive data be cached or read cross-origin."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from apisight.posture.findings import Finding, findings_from_frame
+from apisight.store import Catalog
+from apisight.store import findings as queries
+
+
+class MissingSecurityHeadersCheck:
+    """From the response headers the source recorded: responses with clear sensitive data and no
+    ``Cache-Control: no-store`` (medium); ``Access-Control-Allow-Origin: *`` with
+    ``Access-Control-Allow-Credentials: true`` (medium); the request's ``Origin`` echoed back,
+    ``min_reflected_origins`` distinct ones or ``null`` (low; high with credentials allowed).
+
+    A missing header is judged only where the source records it: the event's response headers
+    have the key (a log format field is written even when empty), or the source keeps every
+    response header (``complete_header_sources``). Sensitive responses from other sources are
+    counted in ``unrecorded_sensitive_events`` and not judged; sources that record no response
+    headers (most access logs) never fire."""
+
+    name = "missing_security_headers"
+    owasp = "API8:2023 Security Misconfiguration"
+    severity = "medium"
+    remediation = (
+        "Send `Cache-Control: no-store` on every response that carries personal or secret data (and on token "
+        "responses, RFC 6749 §5.1), e.g. nginx `add_header Cache-Control \"no-store\" always;` on those locations. "
+        "For CORS, answer only origins from an explicit allowlist, never echo the request's Origin or allow "
+        "`null`, and never combine `*` with Access-Control-Allow-Credentials; send `Vary: Origin`."
+    )
+    #: Readers that store every response header the server sent.
+    complete_header_sources: tuple[str, ...] = ("har", "harl", "kong")
+    #: Distinct echoed origins that tell reflection apart from a small allowlist.
+    min_reflected_origins = 3
+    ignored_types: tuple[str, ...] = ("ip_address",)
+
+    def find(self, catalog: Catalog, since: datetime) -> list[Finding]:
+        frame = queries.security_headers(catalog.db, since, list(self.complete_header_sources),
+                                         self.min_reflected_origins, list(self.ignored_types))
+        return findings_from_frame(self, frame)

@@ -1,0 +1,48 @@
+"""Endpoints in live traffic that no spec documents (shadow APIs)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+
+from apisight.posture.findings import SEVERITIES, Check, Finding, findings_from_frame
+from apisight.store import Catalog
+from apisight.store import findings as queries
+
+
+class ShadowEndpointCheck:
+    """The inventory marks the endpoint ``shadow`` (called, in no spec, or a documented path called
+    with an undocumented method) on a host that a spec covers; without any spec every endpoint
+    is shadow, so nothing fires. Low; one level up if it served clear sensitive data in the
+    window, one more if it answered 2xx to requests with no credential."""
+
+    name = "shadow_endpoint"
+    owasp = "API9:2023 Improper Inventory Management"
+    severity = "low"
+    remediation = (
+        "Find the owner and decide: document it in the OpenAPI spec (with its security requirement) so it "
+        "gets reviewed and tested, or remove the route and block it at the gateway. Until then, put it behind "
+        "the same authentication as the documented API."
+    )
+    ignored_types: tuple[str, ...] = ("ip_address",)
+
+    def find(self, catalog: Catalog, since: datetime) -> list[Finding]:
+        return inventory_findings(self, catalog, since, "shadow", self.ignored_types)
+
+
+def inventory_findings(
+    check: Check, catalog: Catalog, since: datetime, spec_status: str, ignored_types: tuple[str, ...]
+) -> list[Finding]:
+    """Findings for the endpoints of one ``spec_status``, the check's severity raised one level
+    for sensitive data served and one for unauthenticated successes."""
+    frame = queries.inventory_endpoints(catalog.db, since, spec_status, list(ignored_types))
+    base = SEVERITIES.index(check.severity)
+    raised = (
+        pl.lit(base)
+        - (pl.col("sensitive_events") > 0).cast(pl.Int64)
+        - (pl.col("unauthenticated_successes") > 0).cast(pl.Int64)
+    ).clip(0, len(SEVERITIES) - 1)
+    frame = frame.with_columns(raised.replace_strict(dict(enumerate(SEVERITIES)), return_dtype=pl.String)
+                               .alias("severity"))
+    return findings_from_frame(check, frame)

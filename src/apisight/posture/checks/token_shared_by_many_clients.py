@@ -1,0 +1,36 @@
+"""One bearer token used from many client addresses: leaked, shared or built into an app."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from apisight.posture.findings import Finding, findings_from_frame
+from apisight.store import Catalog
+from apisight.store import findings as queries
+
+
+class TokenSharedByManyClientsCheck:
+    """The same credential (by keyed fingerprint) came from ``min_client_ips`` or more distinct
+    client IPs outside ``network.internal_networks`` in the window; high from
+    ``public_client_ips``, where the token is as good as public. One finding per host (method
+    and path ``*``): the weakness is the credential's, and evidence lists the endpoints it
+    reached. Fingerprints are shown as 12-character prefixes, as API key ids are."""
+
+    name = "token_shared_by_many_clients"
+    owasp = "API2:2023 Broken Authentication"
+    severity = "medium"
+    remediation = (
+        "Revoke the shared tokens and find where they come from: a token built into a mobile or web app, a "
+        "service account used by many machines, or a leak. Issue one token per user or device (OAuth "
+        "authorization code with PKCE for apps), keep access tokens short-lived, and bind them to the client "
+        "where the stack allows (DPoP or mTLS-bound tokens, RFC 9449 / RFC 8705)."
+    )
+    min_client_ips = 10
+    public_client_ips = 100
+    #: Auth schemes whose credential is one caller's; API keys of server fleets are left out.
+    schemes: tuple[str, ...] = ("bearer",)
+
+    def find(self, catalog: Catalog, since: datetime) -> list[Finding]:
+        frame = queries.shared_tokens(catalog.db, since, list(self.schemes), self.min_client_ips,
+                                      self.public_client_ips)
+        return findings_from_frame(self, frame)

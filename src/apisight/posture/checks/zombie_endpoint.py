@@ -1,0 +1,29 @@
+"""Deprecated or superseded endpoints that are still called (zombie APIs)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from apisight.posture.checks.shadow_endpoint import inventory_findings
+from apisight.posture.findings import Finding
+from apisight.store import Catalog
+
+
+class ZombieEndpointCheck:
+    """The inventory marks the endpoint ``zombie`` (deprecated in its spec, or an older version
+    whose successor is documented) and it was still called in the window. Medium; one level up
+    if it served clear sensitive data, one more (critical) if it also answered 2xx to requests
+    with no credential: old versions tend to lack the fixes their successors got."""
+
+    name = "zombie_endpoint"
+    owasp = "API9:2023 Improper Inventory Management"
+    severity = "medium"
+    remediation = (
+        "Retire it: tell the remaining callers (evidence lists how many) to move to the successor, announce a "
+        "date with Deprecation/Sunset headers (RFC 8594), then answer 410 Gone at the gateway and remove the "
+        "code. Until then, give it the same authentication and fixes as the current version."
+    )
+    ignored_types: tuple[str, ...] = ("ip_address",)
+
+    def find(self, catalog: Catalog, since: datetime) -> list[Finding]:
+        return inventory_findings(self, catalog, since, "zombie", self.ignored_types)
