@@ -171,6 +171,32 @@ class PostureSettings(_Section):
     window_days: int = Field(default=7, ge=1, description="evidence window, back from the newest event")
 
 
+class RoleRule(_Section):
+    """Give the endpoints matching ``path`` (a template or shell-style glob) a role."""
+
+    path: str
+    role: Literal[
+        "login", "token", "password_reset", "mfa", "profile_change", "payee_add", "payment", "export", "admin",
+        "object_read", "collection", "other",
+    ]
+    method: str | None = Field(default=None, description="all methods when unset")
+    host: str | None = Field(default=None, description="all hosts when unset")
+
+
+class DetectSettings(_Section):
+    """Behavioural detection over the events of every analysis."""
+
+    enabled: bool = Field(default=True, description="run the detectors after every analysis")
+    lateness_minutes: int = Field(default=60, ge=0, le=24 * 60,
+                                  description="how late a record may arrive and still join its window")
+    learning_hours: int = Field(default=24, ge=0, description="history an entity needs before volume baselines apply")
+    entity_idle_days: int = Field(default=30, ge=1, description="state of an entity unseen this long is dropped")
+    roles: list[RoleRule] = Field(default_factory=list, description="role overrides; first match wins")
+    detectors: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="per-detector settings by name (apisight detectors lists them)"
+    )
+
+
 class Settings(_Section):
     """All of apisight's settings."""
 
@@ -183,6 +209,7 @@ class Settings(_Section):
     discovery: DiscoverySettings = Field(default_factory=DiscoverySettings)
     sensitive: SensitiveSettings = Field(default_factory=SensitiveSettings)
     posture: PostureSettings = Field(default_factory=PostureSettings)
+    detect: DetectSettings = Field(default_factory=DetectSettings)
 
 
 def load_settings(path: Path | None, data_dir: Path | None = None) -> Settings:

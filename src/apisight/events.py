@@ -37,6 +37,7 @@ EVENT_SCHEMA: dict[str, pl.DataType] = {
     "principal": pl.String(),  # JWT sub, Basic user, or the remote_user of the log
     "credential_fp": pl.String(),  # keyed fingerprint of the token/key/password
     "api_key_id": pl.String(),  # "key_" + fingerprint prefix
+    "login_fp": pl.String(),  # keyed fingerprint of the account name sent to a login/token endpoint
     "jwt_alg": pl.String(),
     "jwt_iss": pl.String(),
     "jwt_client_id": pl.String(),

@@ -22,6 +22,7 @@ import orjson
 
 from apisight.batches import BatchJob, BatchOutcome
 from apisight.config import Settings
+from apisight.detect.engine import run_detection
 from apisight.discovery.inventory import update_inventory
 from apisight.discovery.spec import load_spec
 from apisight.errors import InputError
@@ -148,6 +149,9 @@ def analyze(request: RunRequest, on_progress: Callable[[Progress], None] | None 
         summary["inventory"] = {**inventory.as_dict(), "seconds": round(discovery_seconds, 3)}
         summary["sensitive"] = sensitive_totals(catalog.db, run_id)
         summary["alerts"] = {"dlp": evaluate_dlp(catalog, settings.sensitive.dlp, run_id)}
+        if settings.detect.enabled:
+            summary["detection"] = run_detection(catalog, stored, settings, run_id)
+            summary["alerts"].update(summary["detection"]["by_detector"])
         if settings.posture.enabled:
             summary["findings"] = run_checks(catalog, run_id, window=timedelta(days=settings.posture.window_days))
         catalog.record_run(run_id, started, finished, summary, [r.__dict__ for r in results])

@@ -45,20 +45,22 @@ def test_a_scraper_is_alerted_once_and_normal_clients_never(tmp_path):
     scraper = [entry(2, s % 60, "203.0.113.66", card(i)) for i, s in enumerate(range(0, 120, 2))]  # 60 cards, 2 min
     normal = [entry(m, 0, f"198.51.100.{m}", card(1000 + m)) for m in range(40)]  # one card each
     summary = run(tmp_path, "a.harl", scraper + normal)
-    assert summary["alerts"] == {"dlp": 1}
+    assert summary["alerts"]["dlp"] == 1
     (alert,) = alerts(tmp_path)
-    assert alert["client"] == "203.0.113.66" and alert["distinct_values"] == 60 and alert["rule"] == "bulk-cards"
+    evidence = orjson.loads(alert["evidence"])
+    assert alert["entity"] == "203.0.113.66" and alert["entity_kind"] == "ip" and alert["detector"] == "dlp"
+    assert evidence["distinct_values"] == 60 and evidence["rule"] == "bulk-cards"
     assert card(0) not in str(alert)
-    assert run(tmp_path, "b.harl", normal)["alerts"] == {"dlp": 0}  # the same incident is not raised again
+    assert run(tmp_path, "b.harl", normal)["alerts"]["dlp"] == 0  # the same incident is not raised again
     assert len(alerts(tmp_path)) == 1
 
 
 def test_a_burst_across_a_window_boundary_is_still_caught(tmp_path):
     # 60 cards between 10:07 and 10:12:55: 10-minute windows aligned at :00 see ~30 + ~30
     burst = [entry(7 + i // 12, (i % 12) * 5, "203.0.113.77", card(5000 + i)) for i in range(60)]
-    assert run(tmp_path, "a.harl", burst)["alerts"] == {"dlp": 1}
+    assert run(tmp_path, "a.harl", burst)["alerts"]["dlp"] == 1
 
 
 def test_below_the_threshold_nothing_is_raised(tmp_path):
     few = [entry(1, i, "203.0.113.88", card(9000 + i)) for i in range(50)]  # exactly the threshold
-    assert run(tmp_path, "a.harl", few)["alerts"] == {"dlp": 0}
+    assert run(tmp_path, "a.harl", few)["alerts"]["dlp"] == 0

@@ -28,8 +28,8 @@ def evaluate_dlp(catalog: Catalog, rules: list[DlpRule], run_id: str) -> int:
         windows = q.dlp_windows(db, rule.types, rule.direction, rule.window_minutes, rule.distinct_values)
         if windows.height == 0:
             continue
-        fresh = _not_alerted(_merge(windows), q.existing_alerts(db, rule.name))
-        q.insert_alerts(db, _alert_rows(fresh, rule, run_id))
+        fresh = _not_alerted(_merge(windows), q.dlp_alerts(db, rule.name))
+        q.upsert_alerts(db, _alert_rows(fresh, rule, run_id))
         raised += len(fresh)
     return raised
 
@@ -42,14 +42,14 @@ def _merge(windows: pl.DataFrame) -> list[dict[str, Any]]:
         if last and last["client"] == row["client"] and row["first_seen"] <= last["last_seen"]:
             last["last_seen"] = max(last["last_seen"], row["last_seen"])
             if row["distinct_values"] > last["distinct_values"]:
-                last.update({k: row[k] for k in ("distinct_values", "events", "types", "endpoints")})
+                last.update({k: row[k] for k in ("distinct_values", "events", "types", "endpoints", "sample_event_ids")})
             continue
         incidents.append(dict(row))
     return incidents
 
 
 def _not_alerted(incidents: list[dict[str, Any]], existing: pl.DataFrame) -> list[dict[str, Any]]:
-    seen = [(r["client"], r["first_seen"], r["last_seen"]) for r in existing.iter_rows(named=True)]
+    seen = [(r["entity"], r["first_seen"], r["last_seen"]) for r in existing.iter_rows(named=True)]
     return [
         i for i in incidents
         if not any(c == i["client"] and f <= i["last_seen"] and i["first_seen"] <= l for c, f, l in seen)
@@ -61,16 +61,22 @@ def _alert_rows(incidents: list[dict[str, Any]], rule: DlpRule, run_id: str) -> 
     rows = []
     for i in incidents:
         key = f"{rule.name}|{i['client']}|{i['first_seen'].isoformat()}"
+        evidence = {"rule": rule.name, "types": list(i["types"]), "distinct_values": i["distinct_values"],
+                    "events": i["events"], "window_minutes": rule.window_minutes, "threshold": rule.distinct_values}
         rows.append({
             "id": "dlp-" + hashlib.sha256(key.encode()).hexdigest()[:16],
-            "kind": "dlp", "rule": rule.name, "severity": rule.severity, "client": i["client"],
-            "partner": i["partner"], "principal": i["principal"], "api_key_id": i["api_key_id"],
-            "client_ip": i["client_ip"], "types": orjson.dumps(list(i["types"])).decode(),
-            "endpoints": orjson.dumps(list(i["endpoints"])).decode(),
-            "distinct_values": i["distinct_values"], "events": i["events"],
-            "first_seen": i["first_seen"], "last_seen": i["last_seen"], "window_minutes": rule.window_minutes,
+            "detector": "dlp", "title": f"DLP: {rule.name}", "entity_kind": i["client_kind"], "entity": i["client"],
+            "severity": rule.severity, "confidence": 0.9, "first_seen": i["first_seen"], "last_seen": i["last_seen"],
+            "detected_at": i["last_seen"], "endpoints": _json(list(i["endpoints"])), "evidence": _json(evidence),
+            "sample_event_ids": _json(list(i["sample_event_ids"])), "related": "[]", "limits": "[]",
+            "owasp": _json(["API3:2023"]), "mitre": _json(["T1213", "T1530"]),
             "summary": (f"{i['client']} received {i['distinct_values']} distinct {', '.join(i['types'])} values "
                         f"within {rule.window_minutes} min (threshold {rule.distinct_values})"),
-            "run_id": run_id, "created_at": now,
+            "incident_id": None, "events": i["events"], "first_run": run_id, "last_run": run_id,
+            "created_at": now, "updated_at": now,
         })
     return pl.DataFrame(rows)
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()

@@ -106,6 +106,11 @@ class Catalog:
                 sql = f"SELECT {cols}, CAST(NULL AS DATE) AS date WHERE false"
             self.db.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {sql}")
 
+    def event_files(self) -> list[Path]:
+        """Every stored event file, oldest day first."""
+        root = events_dir(self.data_dir)
+        return sorted(root.glob("*/*.parquet")) if root.is_dir() else []
+
     def record_run(
         self, run_id: str, started: datetime, finished: datetime, summary: dict[str, Any], files: list[dict[str, Any]]
     ) -> None:

@@ -1,0 +1,1 @@
+"""Behavioural detection: entities, windows, baselines, detectors, alerts."""

@@ -1,0 +1,172 @@
+"""What a detector is, the windows they share, and how their candidates look.
+
+A detector (one module under ``detect/detectors``, registered in the
+``apisight.detectors`` entry-point group) keeps the rows of the detection frame it
+needs (:meth:`Detector.rows`), for as long as its longest window plus the allowed
+lateness, and turns them into *candidates*: one row per entity and window whose
+behaviour crosses its thresholds (:data:`CANDIDATE_SCHEMA`). The engine merges a
+detector's overlapping candidates into one alert per episode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field
+
+from apisight.events import TIMESTAMP
+
+SAMPLES = 5
+
+CANDIDATE_SCHEMA: dict[str, pl.DataType] = {
+    "entity_kind": pl.String(),
+    "entity": pl.String(),
+    "first_seen": TIMESTAMP,
+    "last_seen": TIMESTAMP,
+    "detected_at": TIMESTAMP,  # when a streaming run would have raised it (end of the first firing window)
+    "events": pl.Int64(),
+    "score": pl.Float64(),  # strength, to pick the window that describes an episode
+    "confidence": pl.Float64(),
+    "severity": pl.String(),
+    "endpoints": pl.List(pl.String()),
+    "sample_event_ids": pl.List(pl.String()),
+    "related": pl.List(pl.String()),  # other entities involved, as "kind:value"
+    "limits": pl.List(pl.String()),  # what the sources did not show
+    "evidence": pl.String(),  # JSON object
+    "summary": pl.String(),
+}
+
+
+class DetectorOptions(BaseModel):
+    """Settings every detector has; each detector adds its thresholds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    severity: str = Field(default="high", pattern="^(critical|high|medium|low)$")
+    window_minutes: int = Field(default=15, ge=1, le=7 * 24 * 60)
+
+
+@dataclass
+class Context:
+    """What detectors may read besides their rows."""
+
+    watermark: datetime  # newest event time seen so far
+    learning: timedelta  # history an entity needs before its own baseline counts
+    devices: pl.DataFrame  # principal, ip_net, user_agent, asn, country, first_seen, last_seen
+    hourly: pl.DataFrame  # client_kind, client, hour, events
+    geo: bool  # whether country/AS are known
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+class Detector:
+    """Base class: subclasses set the class attributes and implement :meth:`detect`."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    owasp: ClassVar[tuple[str, ...]]
+    mitre: ClassVar[tuple[str, ...]]
+    roles: ClassVar[tuple[str, ...] | None] = None  # rows of these roles only (None: all)
+    columns: ClassVar[tuple[str, ...]] = ()  # the frame columns it keeps besides ts and event_id
+    suppress_on_shift: ClassVar[bool] = False  # drop candidates explained by an endpoint-wide shift
+    generic: ClassVar[bool] = False  # yields to a specific detector on the same entity and time
+    settings_model: ClassVar[type[DetectorOptions]] = DetectorOptions
+
+    def __init__(self, options: DetectorOptions) -> None:
+        self.options = options
+
+    @property
+    def horizon(self) -> timedelta:
+        """How long its rows are kept: its longest window."""
+        return timedelta(minutes=self.options.window_minutes)
+
+    def rows(self, frame: pl.DataFrame) -> pl.DataFrame:
+        if self.roles is not None:
+            frame = frame.filter(pl.col("role").is_in(self.roles))
+        return frame.select("ts", "event_id", *self.columns)
+
+    def detect(self, rows: pl.DataFrame, ctx: Context) -> pl.DataFrame:
+        raise NotImplementedError
+
+
+def sliding(rows: pl.DataFrame, by: list[str], minutes: int, aggs: list[pl.Expr]) -> pl.DataFrame:
+    """Event-time sliding windows: for each row, the ``minutes`` up to it, per ``by`` group.
+
+    One window per row (ending at that row's time), so a threshold is seen crossed at
+    the record that crossed it — what a streaming run would do. Each window has
+    ``window_start``, ``window_end``, ``events``, ``first_seen``, ``last_seen``,
+    ``sample_event_ids`` and the ``aggs``. Rows with a null key are left out.
+    """
+    rows = rows.drop_nulls(by)
+    if rows.height == 0:
+        return pl.DataFrame()
+    return (
+        rows.sort("ts")
+        .rolling("ts", period=f"{minutes}m", group_by=by, closed="both")
+        .agg(pl.len().alias("events"), pl.col("ts").min().alias("first_seen"),
+             pl.col("event_id").tail(SAMPLES).alias("sample_event_ids"), *aggs)
+        .with_columns(pl.col("ts").alias("last_seen"), pl.col("ts").alias("window_end"),
+                      (pl.col("ts") - pl.duration(minutes=minutes)).alias("window_start"))
+        .drop("ts")
+    )
+
+
+def endpoint_list(limit: int = 5) -> pl.Expr:
+    """The windows' endpoints as ``METHOD template`` strings."""
+    return (pl.col("method") + " " + pl.col("template")).unique(maintain_order=True).head(limit).alias("endpoints")
+
+
+def candidates(frame: pl.DataFrame, *, entity_kind: pl.Expr | str, entity: pl.Expr | str, score: pl.Expr,
+               confidence: pl.Expr | float, severity: pl.Expr | str, evidence: list[str],
+               summary: pl.Expr, related: pl.Expr | None = None, limits: list[str] | None = None) -> pl.DataFrame:
+    """Firing windows in :data:`CANDIDATE_SCHEMA` shape (``evidence``: the columns shown to analysts)."""
+    if frame.height == 0:
+        return pl.DataFrame(schema=CANDIDATE_SCHEMA)
+
+    def expr(v: pl.Expr | str | float) -> pl.Expr:
+        return v if isinstance(v, pl.Expr) else pl.lit(v)
+
+    return frame.select(
+        expr(entity_kind).cast(pl.String).alias("entity_kind"),
+        (pl.col(entity) if isinstance(entity, str) else entity).cast(pl.String).alias("entity"),
+        "first_seen", "last_seen",
+        pl.min_horizontal("window_end", "last_seen").alias("detected_at"),
+        pl.col("events").cast(pl.Int64),
+        score.cast(pl.Float64).alias("score"),
+        expr(confidence).cast(pl.Float64).round(2).alias("confidence"),
+        expr(severity).cast(pl.String).alias("severity"),
+        pl.col("endpoints").cast(pl.List(pl.String)) if "endpoints" in frame.columns
+        else pl.lit([], pl.List(pl.String)).alias("endpoints"),
+        pl.col("sample_event_ids").cast(pl.List(pl.String)),
+        (related if related is not None else pl.lit([], pl.List(pl.String))).cast(pl.List(pl.String))
+        .alias("related"),
+        pl.lit(limits or [], pl.List(pl.String)).alias("limits"),
+        pl.struct(evidence).struct.json_encode().alias("evidence"),
+        summary.cast(pl.String).alias("summary"),
+    )
+
+
+def no_candidates() -> pl.DataFrame:
+    return pl.DataFrame(schema=CANDIDATE_SCHEMA)
+
+
+def peer_level(column: str, min_peers: int = 20) -> pl.Expr:
+    """What an ordinary client of an endpoint reaches (``peer_p95``), in a group of per-client maxima.
+
+    The 95th percentile when there are enough clients; with few clients the outlier
+    would be its own peer, so the median.
+    """
+    return (pl.when(pl.len() >= min_peers).then(pl.col(column).quantile(0.95)).otherwise(pl.col(column).median())
+            .alias("peer_p95"))
+
+
+def ratio(num: pl.Expr, den: pl.Expr) -> pl.Expr:
+    return pl.when(den > 0).then(num / den).otherwise(0.0)
+
+
+def tagged(kind: str, column: str) -> pl.Expr:
+    """``kind:value`` for each distinct value of a list column (for ``related``)."""
+    return pl.col(column).list.eval(pl.lit(kind + ":") + pl.element())

@@ -1,0 +1,161 @@
+"""The detection stage: stored events of a run in, alerts, incidents and API changes out.
+
+Events are read back (only the columns detection needs), turned into the detection
+frame, and walked in event-time order in micro-batches. Each batch first updates the
+long-lived state (devices, hourly baselines, endpoint hours), then each detector
+evaluates its windows over its kept rows plus the batch. Records already seen (the
+same log read twice) are dropped; records older than the watermark minus the allowed
+lateness are counted as late and left to ``apisight detect --replay``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from apisight.config import Settings
+from apisight.detect import geo
+from apisight.detect.detector import CANDIDATE_SCHEMA, Context, Detector
+from apisight.detect.episodes import episodes, merge_with_stored
+from apisight.detect.features import EVENT_COLUMNS, build, event_hash
+from apisight.detect.incidents import group_incidents
+from apisight.detect.registry import enabled_detectors
+from apisight.detect.roles import endpoint_roles
+from apisight.detect.shifts import SHIFT_SCHEMA, api_change_rows, explained, find_shifts
+from apisight.detect.state import DetectionState
+from apisight.events import EVENT_SCHEMA
+from apisight.store import Catalog
+from apisight.store import alerts as q
+from apisight.store.inventory import ensure_tables as ensure_inventory
+
+log = logging.getLogger(__name__)
+
+#: Events per micro-batch.
+BATCH_ROWS = 250_000
+STATE_DIR = "detect"
+
+
+def read_events(files: list[Path]) -> pl.DataFrame:
+    """The detection columns of the stored event files ``files``."""
+    if not files:
+        return pl.DataFrame(schema={c: EVENT_SCHEMA[c] for c in EVENT_COLUMNS})
+    frame = pl.scan_parquet(files, missing_columns="insert").select(EVENT_COLUMNS)
+    return frame.collect()
+
+
+def store_roles(catalog: Catalog, settings: Settings) -> pl.DataFrame:
+    """Roles of every inventoried endpoint, refreshed into ``endpoint_roles``."""
+    db = catalog.db
+    ensure_inventory(db)
+    endpoints = db.sql("SELECT DISTINCT host, method, template AS path FROM path_templates").pl()
+    roles = endpoint_roles(endpoints, settings.detect.roles)
+    db.execute("CREATE TABLE IF NOT EXISTS endpoint_roles (host VARCHAR, method VARCHAR, path VARCHAR, "
+               "role VARCHAR, origin VARCHAR, PRIMARY KEY (host, method, path))")
+    db.register("_roles", roles)
+    db.execute("INSERT OR REPLACE INTO endpoint_roles SELECT * FROM _roles")
+    db.unregister("_roles")
+    return roles
+
+
+def run_detection(catalog: Catalog, files: list[Path], settings: Settings, run_id: str, *,
+                  replay: bool = False) -> dict[str, Any]:
+    """Detect over the events in ``files``; returns the stage's summary."""
+    started = time.perf_counter()
+    detectors = enabled_detectors(settings.detect)
+    state_dir = catalog.data_dir / STATE_DIR
+    state = DetectionState() if replay else DetectionState.load(state_dir)
+    db = catalog.db
+    q.ensure_alerts(db)
+    roles = store_roles(catalog, settings)
+    templates = db.sql("SELECT host, method, path, template FROM path_templates").pl()
+    features = build(read_events(files), templates, roles)
+    features = features.with_columns(event_hash(features))
+    received = features.height
+    features = features.unique("ehash", keep="first", maintain_order=True)
+    if state.seen.height:
+        features = features.filter(~pl.col("ehash").is_in(state.seen["ehash"].implode()))
+    duplicates = received - features.height
+    lateness = timedelta(minutes=settings.detect.lateness_minutes)
+    late = 0
+    if state.watermark is not None:
+        on_time = pl.col("ts") >= state.watermark - lateness
+        late = features.filter(~on_time).height
+        features = features.filter(on_time)
+    ctx_learning = timedelta(hours=settings.detect.learning_hours)
+    horizons = {d.name: d.horizon for d in detectors}
+    found: dict[str, list[pl.DataFrame]] = {d.name: [] for d in detectors}
+    shifts: list[pl.DataFrame] = [pl.DataFrame(schema=SHIFT_SCHEMA)]
+    suppressed = 0
+    has_geo = geo.available()
+    for start in range(0, features.height, BATCH_ROWS):
+        batch = features.slice(start, BATCH_ROWS)
+        state.absorb(batch)
+        shifts.append(find_shifts(state.endpoint_hours, batch))
+        known_shifts = pl.concat(shifts)
+        ctx = Context(watermark=state.watermark, learning=ctx_learning, devices=state.devices,  # type: ignore[arg-type]
+                      hourly=state.hourly, geo=has_geo)
+        for det in detectors:
+            rows = det.rows(batch)
+            kept = state.rows.get(det.name)
+            rows = pl.concat([kept, rows], how="vertical_relaxed") if kept is not None and kept.height else rows
+            state.rows[det.name] = rows
+            candidates = _detect(det, rows, ctx)
+            if det.suppress_on_shift and candidates.height:
+                mask = explained(candidates, known_shifts)
+                suppressed += int(mask.sum())
+                candidates = candidates.filter(~mask)
+            found[det.name].append(candidates)
+        state.seen = pl.concat([state.seen, batch.select("ts", "ehash")])
+        state.expire(horizons, lateness, timedelta(days=settings.detect.entity_idle_days))
+    stored = q.alerts_of(db, [d.name for d in detectors])
+    merged = {d.name: episodes(pl.concat([pl.DataFrame(schema=CANDIDATE_SCHEMA), *found[d.name]]), d.horizon)
+              for d in detectors}
+    specific = pl.concat([m.select("entity_kind", "entity", "first_seen", "last_seen")
+                          for d in detectors if not d.generic for m in [merged[d.name]]]
+                         + [pl.DataFrame(schema={c: CANDIDATE_SCHEMA[c] for c in
+                                                 ("entity_kind", "entity", "first_seen", "last_seen")})])
+    new_alerts, by_detector = 0, {}
+    for det in detectors:
+        found_here = merged[det.name]
+        if det.generic:
+            found_here = _not_explained(found_here, specific)
+        rows, new, _extended = merge_with_stored(det, found_here, stored, det.horizon, run_id)
+        q.upsert_alerts(db, rows)
+        new_alerts += new
+        by_detector[det.name] = new
+    all_shifts = pl.concat(shifts).unique()
+    changes = api_change_rows(all_shifts, q.load_api_changes(db), run_id)
+    q.insert_api_changes(db, changes)
+    incidents, assignment = group_incidents(q.load_alerts(db))
+    q.replace_incidents(db, incidents, assignment)
+    state.save(state_dir)
+    entities = state.active_entities()
+    size = state.size_bytes()
+    return {
+        "events": features.height, "duplicates": duplicates, "late": late, "new_alerts": new_alerts,
+        "by_detector": by_detector, "suppressed_by_shifts": suppressed, "api_changes": changes.height,
+        "incidents": incidents.height, "geo": has_geo,
+        "state": {"bytes": size, "active_entities": entities,
+                  "bytes_per_entity": round(size / entities, 1) if entities else 0.0},
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+
+
+def _not_explained(found: pl.DataFrame, specific: pl.DataFrame) -> pl.DataFrame:
+    """A generic detector's episodes that no specific detector reported on the same entity at the same time."""
+    if found.height == 0 or specific.height == 0:
+        return found
+    overlap = (found.with_row_index("_i").join(specific, on=["entity_kind", "entity"], suffix="_s")
+               .filter((pl.col("first_seen_s") <= pl.col("last_seen")) & (pl.col("first_seen") <= pl.col("last_seen_s"))))
+    return found.with_row_index("_i").filter(~pl.col("_i").is_in(overlap["_i"].implode())).drop("_i")
+
+
+def _detect(det: Detector, rows: pl.DataFrame, ctx: Context) -> pl.DataFrame:
+    if rows.height == 0:
+        return pl.DataFrame(schema=CANDIDATE_SCHEMA)
+    return det.detect(rows, ctx).select(list(CANDIDATE_SCHEMA)).cast(CANDIDATE_SCHEMA)  # type: ignore[arg-type]

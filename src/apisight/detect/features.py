@@ -1,0 +1,92 @@
+"""The columns detectors read, derived once per micro-batch from canonical events.
+
+Everything here is a Polars expression or a join on distinct values (templates,
+addresses): no per-event Python. The frame carries, per event, every entity it
+belongs to — address, its /24 (IPv4) or /64 (IPv6) network, country and AS, API key,
+principal, bearer token (fingerprint), the account name tried at a login (fingerprint),
+user agent, partner — plus the endpoint's template and role, the object id in the
+path, the page asked for, and whether a login failed.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from apisight.detect import geo
+from apisight.detect.roles import id_position
+
+#: Event columns detection reads from the store.
+EVENT_COLUMNS = ["event_id", "ts", "host", "method", "path", "query", "status", "response_bytes", "client_ip",
+                 "client_zone", "user_agent", "request_id", "auth_scheme", "principal", "credential_fp",
+                 "api_key_id", "partner", "login_fp"]
+
+#: Query parameters that page through a collection.
+_PAGE = r"(?i)(?:^|&)(?:page|page%5Bnumber%5D|page\[number\]|offset|start|skip|cursor|from|after)=([^&]*)"
+
+#: Injection and traversal payloads in a path or query (URL-encoded or not).
+PAYLOAD = (r"(?i)('|%27|\"|%22)\s*(or|and|union|%20or|\+or)|union(\s|\+|%20)+select|<script|%3cscript|"
+           r"\.\./|%2e%2e|\.\.%2f|\$\{jndi|%24%7bjndi|sleep\(|benchmark\(|/etc/passwd|%00|"
+           r"\bor\b(\s|\+|%20)*1=1|--(\s|$|%20)|\{\{.*\}\}|%7b%7b|;(\s|%20)*(ls|cat|id|whoami)\b")
+
+
+def client_columns() -> list[pl.Expr]:
+    """``client_kind`` and ``client``: the most specific identity of the caller."""
+    return [
+        pl.when(pl.col("principal").is_not_null()).then(pl.lit("principal"))
+        .when(pl.col("api_key").is_not_null()).then(pl.lit("api_key"))
+        .when(pl.col("client_ip").is_not_null()).then(pl.lit("ip"))
+        .alias("client_kind"),
+        pl.coalesce("principal", "api_key", "client_ip").alias("client"),
+    ]
+
+
+def network_of(ip: pl.Expr) -> pl.Expr:
+    """The /24 of an IPv4 address, the /64 of an IPv6 one (as ``a.b.c.0/24``, ``x:x:x:x::/64``)."""
+    v4 = ip.str.extract(r"^(\d{1,3}\.\d{1,3}\.\d{1,3})\.\d{1,3}$") + pl.lit(".0/24")
+    v6 = ip.str.extract(r"^((?:[0-9a-fA-F]{1,4}:){4})") + pl.lit(":/64")
+    return pl.coalesce(v4, v6)
+
+
+def build(events: pl.DataFrame, templates: pl.DataFrame, roles: pl.DataFrame) -> pl.DataFrame:
+    """The detection frame of ``events`` (sorted by time).
+
+    ``templates`` maps (host, method, path) to template; ``roles`` (host, method,
+    template → role) come from :func:`apisight.detect.roles.endpoint_roles`.
+    """
+    frame = events.with_columns(pl.col("host").fill_null(""))
+    frame = frame.join(templates.select("host", "method", "path", "template"), on=["host", "method", "path"],
+                       how="left").with_columns(pl.coalesce("template", "path").alias("template"))
+    frame = frame.join(roles.select("host", "method", pl.col("path").alias("template"), "role"),
+                       on=["host", "method", "template"], how="left")
+    positions = frame.select(pl.col("template").unique()).with_columns(
+        pl.col("template").map_elements(id_position, return_dtype=pl.Int32).alias("_id_pos"))
+    frame = frame.join(positions, on="template", how="left")
+    frame = frame.join(geo.lookup(frame["client_ip"]), on="client_ip", how="left")
+    status = pl.col("status").cast(pl.Int32)
+    frame = frame.with_columns(
+        pl.col("role").fill_null("other"),
+        pl.when(pl.col("_id_pos").is_not_null())
+        .then(pl.col("path").str.split("/").list.get(pl.col("_id_pos"), null_on_oob=True))
+        .alias("object_id"),
+        pl.col("query").str.extract(_PAGE).alias("page"),
+        network_of(pl.col("client_ip")).alias("ip_net"),
+        pl.when(pl.col("auth_scheme") == "bearer").then(pl.col("credential_fp")).alias("token"),
+        pl.col("api_key_id").alias("api_key"),
+        pl.col("login_fp").alias("username"),
+        ((status >= 400) & (status < 500) & (status != 429)).alias("fail"),
+        (status < 400).alias("ok"),
+        (status == 429).alias("throttled"),
+        ((status >= 400) & (status < 500)).alias("client_error"),
+        (status >= 500).alias("server_error"),
+        (pl.coalesce(pl.col("path"), pl.lit("")) + "?" + pl.coalesce(pl.col("query"), pl.lit("")))
+        .str.contains(PAYLOAD).alias("payload"),
+    )
+    frame = frame.with_columns(client_columns())
+    return frame.drop("_id_pos", "api_key_id", "login_fp", "credential_fp").sort("ts", maintain_order=True)
+
+
+def event_hash(frame: pl.DataFrame) -> pl.Series:
+    """A hash per event that two copies of one record share (re-read logs, overlapping rotations)."""
+    keys = ["ts", "host", "method", "path", "query", "status", "client_ip", "user_agent", "request_id", "token",
+            "api_key", "username", "response_bytes"]
+    return frame.select(pl.struct(keys).hash(seed=1234)).to_series().alias("ehash")

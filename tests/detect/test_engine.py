@@ -1,0 +1,168 @@
+"""The detection stage through the real pipeline: stored events in, alerts out, state kept.
+
+Records are HAR lines written to files and analysed by ``apisight.pipeline.analyze``;
+the alerts are read back from the catalog, and the command line is run as a process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import orjson
+
+from apisight.config import Settings
+from apisight.detect.engine import run_detection
+from apisight.detect.state import DetectionState
+from apisight.pipeline import RunRequest, analyze
+from apisight.store import Catalog
+from apisight.store.alerts import load_alerts
+
+T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+ATTACKER = "198.51.100.9"
+
+
+def login(at: datetime, ip: str, user: str, status: int) -> str:
+    body = orjson.dumps({"username": user, "password": "Winter2026!"}).decode()
+    return orjson.dumps({
+        "startedDateTime": at.isoformat().replace("+00:00", "Z"), "time": 80, "_clientIP": ip,
+        "request": {"method": "POST", "url": "https://api.bank.example/v1/auth/login",
+                    "headers": [{"name": "User-Agent", "value": "python-requests/2.31"}],
+                    "postData": {"mimeType": "application/json", "text": body}, "bodySize": len(body)},
+        "response": {"status": status, "headers": [],
+                     "content": {"size": 20, "mimeType": "application/json", "text": '{"error":"denied"}'}},
+    }).decode()
+
+
+def stuffing(start: datetime, n: int, first: int = 0) -> list[str]:
+    """``n`` attempts on distinct leaked accounts from one address, one every 10 s."""
+    return [login(start + timedelta(seconds=10 * i), ATTACKER, f"leaked{first + i}@mail.example", 401)
+            for i in range(n)]
+
+
+def benign(start: datetime, n: int) -> list[str]:
+    return [login(start + timedelta(minutes=i), f"203.0.113.{i % 200 + 1}", f"customer{i}@example.com", 200)
+            for i in range(n)]
+
+
+def run(tmp_path, name: str, lines: list[str], settings: Settings | None = None) -> dict:
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n")
+    return analyze(RunRequest([str(path)], tmp_path / "data", settings or Settings()))
+
+
+def alerts(tmp_path, detector: str | None = None) -> list[dict]:
+    with Catalog(tmp_path / "data", read_only=True) as catalog:
+        return load_alerts(catalog.db, detector=detector).to_dicts()
+
+
+def test_an_attack_is_one_alert_with_evidence_and_no_clear_account_names(tmp_path):
+    summary = run(tmp_path, "a.harl", benign(T0, 30) + stuffing(T0 + timedelta(minutes=5), 60))
+    assert summary["alerts"]["credential_stuffing"] == 1
+    (alert,) = alerts(tmp_path, "credential_stuffing")
+    evidence = orjson.loads(alert["evidence"])
+    assert (alert["entity_kind"], alert["entity"]) == ("ip", ATTACKER)
+    assert evidence["accounts"] >= 30 and evidence["failures"] == evidence["events"] and evidence["successes"] == 0
+    assert orjson.loads(alert["owasp"]) == ["API2:2023"] and "T1110.004" in orjson.loads(alert["mitre"])
+    # raised when the thresholds were crossed (30th attempt), not at the end of the attack
+    crossed = T0 + timedelta(minutes=5, seconds=10 * 29)
+    assert alert["detected_at"] == crossed
+    assert alert["first_seen"] == T0 + timedelta(minutes=5)
+    dump = json.dumps(alerts(tmp_path), default=str)
+    assert "leaked" not in dump and "customer1@" not in dump
+    assert not [a for a in alerts(tmp_path) if a["entity"] != ATTACKER]  # the real customers raised nothing
+
+
+def test_the_same_records_read_again_raise_nothing_new(tmp_path):
+    lines = benign(T0, 30) + stuffing(T0 + timedelta(minutes=5), 60)
+    run(tmp_path, "a.harl", lines)
+    again = run(tmp_path, "b.harl", lines)  # an overlapping log rotation
+    assert again["detection"]["duplicates"] == len(lines)
+    assert again["alerts"]["credential_stuffing"] == 0
+    assert len(alerts(tmp_path, "credential_stuffing")) == 1
+
+
+def test_an_attack_split_over_two_runs_is_found_from_the_kept_state(tmp_path):
+    start = T0 + timedelta(minutes=5)
+    first = run(tmp_path, "a.harl", benign(T0, 10) + stuffing(start, 20))  # under the 30-attempt threshold
+    assert first["alerts"]["credential_stuffing"] == 0
+    second = run(tmp_path, "b.harl", stuffing(start + timedelta(seconds=200), 20, first=20))
+    assert second["alerts"]["credential_stuffing"] == 1
+    (alert,) = alerts(tmp_path, "credential_stuffing")
+    assert alert["first_seen"] == start  # the episode includes the first run's attempts
+
+
+def test_records_later_than_the_allowed_lateness_are_counted_and_replay_finds_them(tmp_path):
+    run(tmp_path, "a.harl", benign(T0 + timedelta(hours=3), 30))
+    late = run(tmp_path, "b.harl", stuffing(T0, 60))  # three hours behind the watermark
+    assert late["detection"]["late"] == 60 and late["alerts"]["credential_stuffing"] == 0
+    with Catalog(tmp_path / "data") as catalog:
+        replay = run_detection(catalog, catalog.event_files(), Settings(), "replay", replay=True)
+    assert replay["by_detector"]["credential_stuffing"] == 1
+    with Catalog(tmp_path / "data") as catalog:  # replaying again repeats nothing
+        again = run_detection(catalog, catalog.event_files(), Settings(), "replay-2", replay=True)
+    assert again["new_alerts"] == 0
+
+
+def test_state_is_saved_bounded_and_reported_per_entity(tmp_path):
+    settings = Settings.model_validate({"detect": {"lateness_minutes": 10}})
+    summary = run(tmp_path, "a.harl", benign(T0, 100) + stuffing(T0 + timedelta(hours=2), 40), settings)
+    state = DetectionState.load(tmp_path / "data" / "detect")
+    assert state.watermark == T0 + timedelta(hours=2, seconds=390)
+    stuffing_rows = state.rows["credential_stuffing"]
+    horizon = timedelta(hours=6, minutes=10)  # distributed window + lateness
+    assert stuffing_rows["ts"].min() >= state.watermark - horizon
+    brute_rows = state.rows["brute_force"]  # 15-minute window: the morning's logins are gone
+    assert brute_rows["ts"].min() >= state.watermark - timedelta(minutes=25)
+    assert summary["detection"]["state"]["active_entities"] > 0
+    assert 0 < summary["detection"]["state"]["bytes_per_entity"] < 50_000
+
+
+def test_a_disabled_detector_and_bad_settings(tmp_path):
+    off = Settings.model_validate({"detect": {"detectors": {"credential_stuffing": {"enabled": False}}}})
+    summary = run(tmp_path, "a.harl", stuffing(T0, 60), off)
+    assert "credential_stuffing" not in summary["alerts"]
+    strict = Settings.model_validate({"detect": {"detectors": {"credential_stuffing": {"min_attempts": 100}}}})
+    assert run(tmp_path, "b.harl", stuffing(T0 + timedelta(hours=1), 60), strict)["alerts"]["credential_stuffing"] == 0
+    config = tmp_path / "bad.yaml"
+    config.write_text("detect:\n  detectors:\n    credential_stuffing:\n      min_attempts: -3\n")
+    result = cli("detect", "--replay", "--config", str(config), "--data", str(tmp_path / "data"))
+    assert result.returncode == 1
+    assert "detect.detectors.credential_stuffing: min_attempts" in result.stderr.decode()
+    assert "Traceback" not in result.stderr.decode()
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sys.executable, "-m", "apisight.cli", *args], capture_output=True, timeout=120,
+                          env={**os.environ, "COLUMNS": "200"})
+
+
+def test_alerts_timeline_and_incidents_on_the_command_line(tmp_path):
+    run(tmp_path, "a.harl", benign(T0, 30) + stuffing(T0 + timedelta(minutes=5), 60))
+    data = str(tmp_path / "data")
+    listed = cli("alerts", "--json", "--data", data)
+    assert listed.returncode == 0, listed.stderr.decode()
+    (alert,) = json.loads(listed.stdout)
+    for key in ("id", "detector", "entity_kind", "entity", "severity", "start", "end", "endpoints", "evidence",
+                "sample_event_ids", "owasp", "mitre", "incident_id"):
+        assert key in alert
+    assert alert["endpoints"] == ["POST /v1/auth/login"] and isinstance(alert["evidence"], dict)
+    assert json.loads(cli("alerts", "--json", "--detector", "bola", "--data", data).stdout) == []
+    timeline = json.loads(cli("timeline", ATTACKER, "--json", "--limit", "10", "--data", data).stdout)
+    assert timeline["events_total"] == 60
+    kinds = [i["type"] for i in timeline["items"]]
+    assert kinds.count("alert") == 1 and kinds.count("event") == 10
+    events = [i for i in timeline["items"] if i["type"] == "event"]
+    assert events == sorted(events, key=lambda i: i["ts"])  # newest ten, oldest first
+    # the sample event ids of the alert fetch the events with apisight query
+    ids = ", ".join(f"'{i}'" for i in alert["sample_event_ids"])
+    fetched = cli("query", f"SELECT client_ip FROM events WHERE event_id IN ({ids})", "--format", "json",
+                  "--data", data)
+    assert {r["client_ip"] for r in json.loads(fetched.stdout)} == {ATTACKER}
+    incidents = json.loads(cli("incidents", "--json", "--data", data).stdout)
+    assert [i["id"] for i in incidents] == [alert["incident_id"]]
+    table = cli("alerts", "--data", data)
+    assert b"credential_stuffing" in table.stdout and ATTACKER.encode() in table.stdout
