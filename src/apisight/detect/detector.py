@@ -114,6 +114,31 @@ def sliding(rows: pl.DataFrame, by: list[str], minutes: int, aggs: list[pl.Expr]
     )
 
 
+def busy(rows: pl.DataFrame, by: list[str], at_least: float, flag: str | None = None,
+         minutes: int | None = None) -> pl.DataFrame:
+    """Rows of the groups that can reach ``at_least`` rows (or rows where ``flag`` is true)
+    within ``minutes`` — all kept rows when ``minutes`` is None.
+
+    A sliding window can only cross a count threshold in such a group, so the costly
+    windows run over these rows only. With ``minutes``, counts are taken in buckets of
+    half a window: any window lies within two adjacent buckets, so a group whose
+    adjacent-bucket sums all stay below the threshold cannot fire.
+    """
+    if rows.height == 0:
+        return rows
+    measure = pl.len() if flag is None else pl.col(flag).cast(pl.UInt32).sum()
+    if minutes is None:
+        return rows.filter(measure.over(by) >= at_least)
+    bucket = pl.col("ts").dt.truncate(f"{max(1, minutes * 30)}s").alias("_bucket")
+    counts = rows.drop_nulls(by).group_by(*by, bucket).agg(measure.alias("_n")).sort("_bucket")
+    step = timedelta(seconds=max(1, minutes * 30))
+    counts = counts.with_columns(
+        (pl.col("_n") + pl.when(pl.col("_bucket").shift(-1).over(by) == pl.col("_bucket") + step)
+         .then(pl.col("_n").shift(-1).over(by)).otherwise(0)).alias("_pair"))
+    hot = counts.filter(pl.col("_pair") >= at_least).select(by).unique()
+    return rows.join(hot, on=by, how="semi", nulls_equal=False)
+
+
 def endpoint_list(limit: int = 5) -> pl.Expr:
     """The windows' endpoints as ``METHOD template`` strings."""
     return (pl.col("method") + " " + pl.col("template")).unique(maintain_order=True).head(limit).alias("endpoints")
@@ -154,13 +179,27 @@ def no_candidates() -> pl.DataFrame:
 
 
 def peer_level(column: str, min_peers: int = 20) -> pl.Expr:
-    """What an ordinary client of an endpoint reaches (``peer_p95``), in a group of per-client maxima.
+    """What an ordinary client reaches (``peer_p95``), over the per-client values of its peers.
 
-    The 95th percentile when there are enough clients; with few clients the outlier
-    would be its own peer, so the median.
+    The 95th percentile when there are enough peers; with few, the median.
     """
     return (pl.when(pl.len() >= min_peers).then(pl.col(column).quantile(0.95)).otherwise(pl.col(column).median())
             .alias("peer_p95"))
+
+
+def against_peers(windows: pl.DataFrame, per_client: pl.DataFrame, key: list[str], column: str) -> pl.DataFrame:
+    """``windows`` with ``peer_p95`` and ``peer_clients``: ``column`` of the *other* clients of the same endpoint.
+
+    ``per_client`` has one row per (``key``, ``client``). A client is never its own
+    peer, so a lone outlier among few clients is not measured against itself. Computed
+    only for the clients present in ``windows`` (the few that crossed the other tests).
+    """
+    suspects = windows.select(*key, "client").unique()
+    peers = (suspects.join(per_client.rename({"client": "_peer", column: "_value"}), on=key)
+             .filter(pl.col("_peer") != pl.col("client"))
+             .group_by(*key, "client").agg(peer_level("_value"), pl.len().alias("peer_clients")))
+    return windows.join(peers, on=[*key, "client"], how="left").with_columns(
+        pl.col("peer_clients").fill_null(0))
 
 
 def ratio(num: pl.Expr, den: pl.Expr) -> pl.Expr:

@@ -48,6 +48,27 @@ def read_events(files: list[Path]) -> pl.DataFrame:
     return frame.collect()
 
 
+def by_day(files: list[Path]) -> list[list[Path]]:
+    """Event files grouped by their day partition (``date=YYYY-MM-DD``), oldest day first."""
+    days: dict[str, list[Path]] = {}
+    for f in files:
+        days.setdefault(f.parent.name, []).append(f)
+    return [days[d] for d in sorted(days)]
+
+
+def _fresh(features: pl.DataFrame, state: DetectionState, counts: dict[str, int]) -> pl.DataFrame:
+    """Drop copies of records already seen: the same record in another file of this run
+    (an overlapping log rotation) or in a previous run. Identical records in one file are
+    kept — a log without request ids or sub-second times repeats genuine requests."""
+    received = features.height
+    first_file = pl.col("source_file").first().over("ehash")
+    features = features.filter(pl.col("source_file").eq_missing(first_file))
+    if state.seen.height:
+        features = features.filter(~pl.col("ehash").is_in(state.seen["ehash"].implode()))
+    counts["duplicates"] += received - features.height
+    return features
+
+
 def store_roles(catalog: Catalog, settings: Settings) -> pl.DataFrame:
     """Roles of every inventoried endpoint, refreshed into ``endpoint_roles``."""
     db = catalog.db
@@ -73,45 +94,42 @@ def run_detection(catalog: Catalog, files: list[Path], settings: Settings, run_i
     q.ensure_alerts(db)
     roles = store_roles(catalog, settings)
     templates = db.sql("SELECT host, method, path, template FROM path_templates").pl()
-    features = build(read_events(files), templates, roles)
-    features = features.with_columns(event_hash(features))
-    received = features.height
-    features = features.unique("ehash", keep="first", maintain_order=True)
-    if state.seen.height:
-        features = features.filter(~pl.col("ehash").is_in(state.seen["ehash"].implode()))
-    duplicates = received - features.height
     lateness = timedelta(minutes=settings.detect.lateness_minutes)
-    late = 0
-    if state.watermark is not None:
-        on_time = pl.col("ts") >= state.watermark - lateness
-        late = features.filter(~on_time).height
-        features = features.filter(on_time)
+    idle = timedelta(days=settings.detect.entity_idle_days)
     ctx_learning = timedelta(hours=settings.detect.learning_hours)
     horizons = {d.name: d.horizon for d in detectors}
     found: dict[str, list[pl.DataFrame]] = {d.name: [] for d in detectors}
     shifts: list[pl.DataFrame] = [pl.DataFrame(schema=SHIFT_SCHEMA)]
-    suppressed = 0
+    counts = {"events": 0, "duplicates": 0, "late": 0, "suppressed": 0}
     has_geo = geo.available()
-    for start in range(0, features.height, BATCH_ROWS):
-        batch = features.slice(start, BATCH_ROWS)
-        state.absorb(batch)
-        shifts.append(find_shifts(state.endpoint_hours, batch))
-        known_shifts = pl.concat(shifts)
-        ctx = Context(watermark=state.watermark, learning=ctx_learning, devices=state.devices,  # type: ignore[arg-type]
-                      hourly=state.hourly, geo=has_geo)
-        for det in detectors:
-            rows = det.rows(batch)
-            kept = state.rows.get(det.name)
-            rows = pl.concat([kept, rows], how="vertical_relaxed") if kept is not None and kept.height else rows
-            state.rows[det.name] = rows
-            candidates = _detect(det, rows, ctx)
-            if det.suppress_on_shift and candidates.height:
-                mask = explained(candidates, known_shifts)
-                suppressed += int(mask.sum())
-                candidates = candidates.filter(~mask)
-            found[det.name].append(candidates)
-        state.seen = pl.concat([state.seen, batch.select("ts", "ehash")])
-        state.expire(horizons, lateness, timedelta(days=settings.detect.entity_idle_days))
+    for day_files in by_day(files):  # one day of stored events in memory at a time
+        features = build(read_events(day_files), templates, roles)
+        features = _fresh(features.with_columns(event_hash(features)), state, counts)
+        if state.watermark is not None:
+            on_time = pl.col("ts") >= state.watermark - lateness
+            counts["late"] += features.filter(~on_time).height
+            features = features.filter(on_time)
+        counts["events"] += features.height
+        for start in range(0, features.height, BATCH_ROWS):
+            batch = features.slice(start, BATCH_ROWS)
+            state.absorb(batch)
+            shifts.append(find_shifts(state.endpoint_hours, batch))
+            known_shifts = pl.concat(shifts)
+            ctx = Context(watermark=state.watermark, learning=ctx_learning,  # type: ignore[arg-type]
+                          devices=state.devices, hourly=state.hourly, geo=has_geo)
+            for det in detectors:
+                rows = det.rows(batch)
+                kept = state.rows.get(det.name)
+                rows = pl.concat([kept, rows], how="vertical_relaxed") if kept is not None and kept.height else rows
+                state.rows[det.name] = rows
+                candidates = _detect(det, rows, ctx)
+                if det.suppress_on_shift and candidates.height:
+                    mask = explained(candidates, known_shifts)
+                    counts["suppressed"] += int(mask.sum())
+                    candidates = candidates.filter(~mask)
+                found[det.name].append(candidates)
+            state.seen = pl.concat([state.seen, batch.select("ts", "ehash")])
+            state.expire(horizons, lateness, idle)
     stored = q.alerts_of(db, [d.name for d in detectors])
     merged = {d.name: episodes(pl.concat([pl.DataFrame(schema=CANDIDATE_SCHEMA), *found[d.name]]), d.horizon)
               for d in detectors}
@@ -137,8 +155,8 @@ def run_detection(catalog: Catalog, files: list[Path], settings: Settings, run_i
     entities = state.active_entities()
     size = state.size_bytes()
     return {
-        "events": features.height, "duplicates": duplicates, "late": late, "new_alerts": new_alerts,
-        "by_detector": by_detector, "suppressed_by_shifts": suppressed, "api_changes": changes.height,
+        "events": counts["events"], "duplicates": counts["duplicates"], "late": counts["late"],
+        "new_alerts": new_alerts, "by_detector": by_detector, "suppressed_by_shifts": counts["suppressed"], "api_changes": changes.height,
         "incidents": incidents.height, "geo": has_geo,
         "state": {"bytes": size, "active_entities": entities,
                   "bytes_per_entity": round(size / entities, 1) if entities else 0.0},

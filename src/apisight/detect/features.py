@@ -6,6 +6,9 @@ belongs to — address, its /24 (IPv4) or /64 (IPv6) network, country and AS, AP
 principal, bearer token (fingerprint), the account name tried at a login (fingerprint),
 user agent, partner — plus the endpoint's template and role, the object id in the
 path, the page asked for, and whether a login failed.
+
+The address's network, country and AS are looked up once per distinct address
+(:func:`apisight.detect.geo.lookup`).
 """
 
 from __future__ import annotations
@@ -16,17 +19,24 @@ from apisight.detect import geo
 from apisight.detect.roles import id_position
 
 #: Event columns detection reads from the store.
-EVENT_COLUMNS = ["event_id", "ts", "host", "method", "path", "query", "status", "response_bytes", "client_ip",
+EVENT_COLUMNS = ["event_id", "ts", "source_file", "host", "method", "path", "query", "status", "response_bytes", "client_ip",
                  "client_zone", "user_agent", "request_id", "auth_scheme", "principal", "credential_fp",
                  "api_key_id", "partner", "login_fp"]
 
-#: Query parameters that page through a collection.
-_PAGE = r"(?i)(?:^|&)(?:page|page%5Bnumber%5D|page\[number\]|offset|start|skip|cursor|from|after)=([^&]*)"
+#: Query parameters that page through a collection (not dates: ``from=2024-01-01`` filters).
+_PAGE = r"(?i)(?:^|&)(?:page|page%5Bnumber%5D|page\[number\]|offset|start|skip|cursor|from|after|starting_after)=([^&]*)"
+_DATE = r"^\d{4}-\d{2}-\d{2}"
 
-#: Injection and traversal payloads in a path or query (URL-encoded or not).
-PAYLOAD = (r"(?i)('|%27|\"|%22)\s*(or|and|union|%20or|\+or)|union(\s|\+|%20)+select|<script|%3cscript|"
+#: Injection and traversal payloads in a path or query (URL-encoded or not). A quote
+#: followed by ``or``/``and`` counts only when a tautology, quote, paren or function
+#: follows (``' or 1=1``, ``" or ""="``, ``' and sleep(``): filter languages (OData,
+#: SCIM) join quoted values with ``and`` too.
+_SP = r"(?:\s|\+|%20)"
+_QUOTE = r"(?:'|%27|\"|%22)"
+PAYLOAD = (rf"(?i){_QUOTE}{_SP}*(?:or|and|\|\||&&){_SP}+(?:\d|{_QUOTE}|true\b|false\b|\(|%28|not\b|sleep|"
+           r"benchmark|exists|select)|union(?:\s|\+|%20)+(?:all(?:\s|\+|%20)+)?select|<script|%3cscript|"
            r"\.\./|%2e%2e|\.\.%2f|\$\{jndi|%24%7bjndi|sleep\(|benchmark\(|/etc/passwd|%00|"
-           r"\bor\b(\s|\+|%20)*1=1|--(\s|$|%20)|\{\{.*\}\}|%7b%7b|;(\s|%20)*(ls|cat|id|whoami)\b")
+           rf"\bor{_SP}*1=1|--(?:{_SP}|$)|\{{\{{.*\}}\}}|%7b%7b|;{_SP}*(?:ls|cat|id|whoami)\b")
 
 
 def client_columns() -> list[pl.Expr]:
@@ -38,13 +48,6 @@ def client_columns() -> list[pl.Expr]:
         .alias("client_kind"),
         pl.coalesce("principal", "api_key", "client_ip").alias("client"),
     ]
-
-
-def network_of(ip: pl.Expr) -> pl.Expr:
-    """The /24 of an IPv4 address, the /64 of an IPv6 one (as ``a.b.c.0/24``, ``x:x:x:x::/64``)."""
-    v4 = ip.str.extract(r"^(\d{1,3}\.\d{1,3}\.\d{1,3})\.\d{1,3}$") + pl.lit(".0/24")
-    v6 = ip.str.extract(r"^((?:[0-9a-fA-F]{1,4}:){4})") + pl.lit(":/64")
-    return pl.coalesce(v4, v6)
 
 
 def build(events: pl.DataFrame, templates: pl.DataFrame, roles: pl.DataFrame) -> pl.DataFrame:
@@ -68,8 +71,8 @@ def build(events: pl.DataFrame, templates: pl.DataFrame, roles: pl.DataFrame) ->
         pl.when(pl.col("_id_pos").is_not_null())
         .then(pl.col("path").str.split("/").list.get(pl.col("_id_pos"), null_on_oob=True))
         .alias("object_id"),
-        pl.col("query").str.extract(_PAGE).alias("page"),
-        network_of(pl.col("client_ip")).alias("ip_net"),
+        pl.when(~pl.col("query").str.extract(_PAGE).str.contains(_DATE)).then(pl.col("query").str.extract(_PAGE))
+        .alias("page"),
         pl.when(pl.col("auth_scheme") == "bearer").then(pl.col("credential_fp")).alias("token"),
         pl.col("api_key_id").alias("api_key"),
         pl.col("login_fp").alias("username"),
@@ -78,8 +81,8 @@ def build(events: pl.DataFrame, templates: pl.DataFrame, roles: pl.DataFrame) ->
         (status == 429).alias("throttled"),
         ((status >= 400) & (status < 500)).alias("client_error"),
         (status >= 500).alias("server_error"),
-        (pl.coalesce(pl.col("path"), pl.lit("")) + "?" + pl.coalesce(pl.col("query"), pl.lit("")))
-        .str.contains(PAYLOAD).alias("payload"),
+        (pl.col("path").str.contains(PAYLOAD).fill_null(False)
+         | pl.col("query").str.contains(PAYLOAD).fill_null(False)).alias("payload"),
     )
     frame = frame.with_columns(client_columns())
     return frame.drop("_id_pos", "api_key_id", "login_fp", "credential_fp").sort("ts", maintain_order=True)

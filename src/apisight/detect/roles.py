@@ -26,14 +26,16 @@ _RULES: tuple[tuple[str, set[str] | None, re.Pattern[str]], ...] = tuple(
         ("admin", None, (r"(^|/)(admin|internal|debug|_debug|actuator|management|manage|console|jmx|heapdump|"
                         r"metrics|prometheus|env|trace|jolokia|phpinfo|server-status|graphiql|__debug__)(/|$)")),
         ("token", {"POST"}, r"(^|/)(oauth2?/)?(token|tokens|access[-_]?token|refresh)(/|$)"),
-        ("password_reset", _WRITE, (r"(password|passwd)[-_/]?(reset|forgot|recover)|(reset|forgot|recover)[-_/]?"
-                                   r"(password|passwd)")),
-        ("login", {"POST"}, r"(^|/)(log-?in|sign-?in|sign-?on|authenticate|auth|sessions?)(/|$)"),
-        ("mfa", _WRITE, r"(^|/)(mfa|otp|2fa|totp|one-time-code|challenge)(/|$)"),
+        ("password_reset", _WRITE, (r"(password|passwd)[-_/]?(reset|forg[eo]t|recover)|(reset|forg[eo]t|recover)"
+                                   r"[-_/]?(password|passwd)")),
+        ("mfa", _WRITE, r"(^|/)([a-z-]*otp|mfa|2fa|totp|one-time-code|challenge)(/|$)"),
+        ("login", {"POST"}, (r"(^|/)(log-?in[-_a-z]*|sign-?in|sign-?on|authenticate)(/|$)"
+                             r"|(^|/)(auth|sessions?)/?$")),
         ("payee_add", {"POST", "PUT"}, r"(^|/)(payees?|beneficiar(y|ies)|recipients?|counterpart(y|ies))/?$"),
         ("payment", {"POST", "PUT"}, r"(^|/)([a-z-]*payments?|transfers?|payouts?|remittances?|withdrawals?)/?$"),
         ("profile_change", _WRITE, (r"(^|/)(me|profile|customers/\{[^}]+\}|users/\{[^}]+\}|contact|email|phone|"
-                                   r"address|password|passwd|settings)/?$")),
+                                   r"address|password|passwd|settings)/?$"
+                                   r"|(change|update)[-_]?(email|phone|password|address|profile)")),
         ("export", {"GET", "POST"}, r"(^|/)(export|exports|download|downloads|statements?/export|bulk)(/|$)"),
     )
 )

@@ -26,7 +26,7 @@ from apisight.detect.detector import (
 
 class VolumeOptions(DetectorOptions):
     window_minutes: int = Field(default=60, ge=1)
-    min_requests: int = Field(default=150, ge=1)
+    min_requests: int = Field(default=60, ge=1, description="requests in the window before a client can be abnormal")
     factor: float = Field(default=5.0, ge=1, description="times the client's own hourly p95")
     min_baseline: float = Field(default=10.0, ge=0, description="hourly floor under the baseline")
 
@@ -53,6 +53,7 @@ class AbnormalVolume(Detector):
 
     def detect(self, rows: pl.DataFrame, ctx: Context) -> pl.DataFrame:
         o: VolumeOptions = self.options  # type: ignore[assignment]
+        rows = rows.filter(pl.col("n").sum().over("client_kind", "client") >= o.min_requests)
         w = sliding(rows, ["client_kind", "client"], o.window_minutes, [
             pl.col("n").sum().alias("requests"),
             pl.col("ids").list.explode(keep_nulls=False, empty_as_null=False).head(SAMPLES).alias("_ids"),

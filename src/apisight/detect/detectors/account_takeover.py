@@ -138,7 +138,8 @@ class AccountTakeover(Detector):
 
     def _token_reuse(self, rows: pl.DataFrame, ctx: Context) -> pl.DataFrame:
         o: TakeoverOptions = self.options  # type: ignore[assignment]
-        tokens = rows.filter(pl.col("token").is_not_null())
+        tokens = rows.filter(pl.col("token").is_not_null()
+                             & (pl.col("client_ip").n_unique().over("token") >= o.token_min_addresses))
         w = sliding(tokens, ["token"], o.token_window_minutes, [
             pl.col("client_ip").n_unique().alias("addresses"),
             pl.col("country").drop_nulls().n_unique().alias("countries"),

@@ -15,6 +15,7 @@ from apisight.detect.detector import (
     Context,
     Detector,
     DetectorOptions,
+    busy,
     candidates,
     endpoint_list,
     no_candidates,
@@ -36,13 +37,16 @@ class Bfla(Detector):
     settings_model = BflaOptions
 
     def rows(self, frame: pl.DataFrame) -> pl.DataFrame:
-        probing = (pl.col("role") == "admin") | pl.col("status").is_in([405, 501])
+        # a refused method — but not OPTIONS/HEAD, which browsers and monitors send on their own
+        refused = pl.col("status").is_in([405, 501]) & ~pl.col("method").is_in(["OPTIONS", "HEAD"])
+        probing = (pl.col("role") == "admin") | refused
         outside = pl.col("client_zone").is_null() | (pl.col("client_zone") != "internal")
         return frame.filter(probing & outside).select("ts", "event_id", *self.columns)
 
     def detect(self, rows: pl.DataFrame, ctx: Context) -> pl.DataFrame:
         o: BflaOptions = self.options  # type: ignore[assignment]
-        w = sliding(rows, ["client_kind", "client"], o.window_minutes, [
+        w = sliding(busy(rows, ["client_kind", "client"], o.min_functions, minutes=o.window_minutes), ["client_kind", "client"],
+                    o.window_minutes, [
             (pl.col("method") + " " + pl.col("template")).n_unique().alias("functions"),
             (pl.col("role") == "admin").sum().alias("admin_calls"),
             pl.col("status").is_in([405, 501]).sum().alias("refused_methods"),

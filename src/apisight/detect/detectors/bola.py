@@ -15,9 +15,9 @@ from apisight.detect.detector import (
     Context,
     Detector,
     DetectorOptions,
+    against_peers,
     candidates,
     no_candidates,
-    peer_level,
     ratio,
     sliding,
 )
@@ -39,7 +39,7 @@ class Bola(Detector):
     title = "Object enumeration (BOLA)"
     owasp = ("API1:2023",)
     mitre = ("T1087", "T1213")
-    roles = ("object_read",)
+    roles = ("object_read", "collection")  # /accounts/{id} and sub-resources /accounts/{id}/transactions
     columns = ("host", "method", "template", "client_kind", "client", "object_id", "status", "ok")
     settings_model = BolaOptions
 
@@ -50,29 +50,32 @@ class Bola(Detector):
     def detect(self, rows: pl.DataFrame, ctx: Context) -> pl.DataFrame:
         o: BolaOptions = self.options  # type: ignore[assignment]
         rows = rows.filter(pl.col("object_id").is_not_null())
+        key = ["host", "method", "template"]
+        # what the endpoint's clients ordinarily touch: distinct ids per client over the kept rows
+        per_client = rows.group_by(*key, "client").agg(pl.col("object_id").n_unique().alias("objects"))
         numeric = pl.col("object_id").cast(pl.Int64, strict=False)
-        w = sliding(rows, ["host", "method", "template", "client_kind", "client"], o.window_minutes, [
+        candidates_rows = rows.filter(pl.col("object_id").n_unique().over(*key, "client") >= o.min_objects)
+        w = sliding(candidates_rows, [*key, "client_kind", "client"], o.window_minutes, [
             pl.col("object_id").n_unique().alias("objects"),
-            pl.col("status").is_in([401, 403, 404]).sum().alias("denied"),
+            pl.col("status").is_in([403, 404]).sum().alias("denied"),  # not 401: an expired token is not probing
             pl.col("ok").sum().alias("served"),
             numeric.drop_nulls().n_unique().alias("_numeric"),
             (numeric.max() - numeric.min() + 1).alias("_span"),
         ])
         if w.height == 0:
             return no_candidates()
-        peers = (w.group_by("host", "method", "template", "client").agg(pl.col("objects").max())
-                 .group_by("host", "method", "template")
-                 .agg(peer_level("objects"), pl.len().alias("peer_clients")))
-        w = w.join(peers, on=["host", "method", "template"]).with_columns(
+        w = w.with_columns(
             ratio(pl.col("denied"), pl.col("events")).round(3).alias("denied_ratio"),
             pl.when(pl.col("_numeric") >= o.min_objects).then(ratio(pl.col("_numeric"), pl.col("_span")))
             .otherwise(0.0).round(3).alias("sequential_density"),
-        )
-        fired = w.filter(
+        ).filter(
             (pl.col("objects") >= o.min_objects)
-            & (pl.col("objects") >= o.peer_factor * pl.col("peer_p95").clip(lower_bound=1))
             & ((pl.col("denied_ratio") >= o.min_denied_ratio)
                | (pl.col("sequential_density") >= o.min_sequential_density))
+        )
+        w = against_peers(w, per_client, key, "objects").with_columns(pl.col("peer_p95").fill_null(1.0))
+        fired = w.filter(
+            pl.col("objects") >= o.peer_factor * pl.col("peer_p95").clip(lower_bound=1)
         ).with_columns(pl.concat_list(pl.col("method") + " " + pl.col("template")).alias("endpoints"))
         return candidates(
             fired, entity_kind=pl.col("client_kind"), entity="client", score=pl.col("objects"),

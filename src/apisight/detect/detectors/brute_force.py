@@ -2,7 +2,8 @@
 
 Counted per account name (fingerprinted) at login and token endpoints. Without
 request bodies the account is unknown; one address failing very often at a login
-endpoint is then reported at address level, saying so.
+endpoint is then reported at address level, saying so. A success after the failures
+(the guess worked) makes the alert critical.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from apisight.detect.detector import (
     Context,
     Detector,
     DetectorOptions,
+    busy,
     candidates,
     endpoint_list,
     no_candidates,
@@ -51,13 +53,15 @@ class BruteForce(Detector):
             endpoint_list(),
         ]
         out = []
-        w = sliding(rows, ["username"], o.window_minutes, aggs)
+        w = sliding(busy(rows, ["username"], o.min_failures, "fail", o.window_minutes), ["username"], o.window_minutes, aggs)
         if w.height:
             w = w.with_columns(ratio(pl.col("failures"), pl.col("events") - pl.col("throttled")).alias("failure_ratio"))
             fired = w.filter((pl.col("failures") >= o.min_failures) & (pl.col("failure_ratio") >= o.min_failure_ratio))
             out.append(candidates(
-                fired, entity_kind="username", entity="username", score=pl.col("failures"),
-                confidence=(0.5 + pl.col("failures") / (4 * o.min_failures)).clip(0, 0.98), severity=o.severity,
+                fired, entity_kind="username", entity="username",
+                score=pl.col("failures") + 2 * pl.col("successes"),  # the window with the lucky guess describes it
+                confidence=(0.5 + pl.col("failures") / (4 * o.min_failures)).clip(0, 0.98),
+                severity=pl.when(pl.col("successes") > 0).then(pl.lit("critical")).otherwise(pl.lit(o.severity)),
                 evidence=["failures", "successes", "throttled", "failure_ratio", "addresses", "window_start",
                           "window_end"],
                 summary=pl.format("{} failed logins for one account in {} min from {} address(es); {} succeeded, "
@@ -67,7 +71,8 @@ class BruteForce(Detector):
             ))
         blind = rows.filter(pl.col("username").is_null())
         if blind.height:
-            w = sliding(blind, ["client_ip"], o.window_minutes, aggs)
+            w = sliding(busy(blind, ["client_ip"], o.blind_min_failures, "fail", o.window_minutes), ["client_ip"], o.window_minutes,
+                        aggs)
             if w.height:
                 w = w.with_columns(
                     ratio(pl.col("failures"), pl.col("events") - pl.col("throttled")).alias("failure_ratio"))

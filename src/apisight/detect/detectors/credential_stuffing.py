@@ -18,6 +18,7 @@ from apisight.detect.detector import (
     Context,
     Detector,
     DetectorOptions,
+    busy,
     candidates,
     endpoint_list,
     no_candidates,
@@ -74,7 +75,8 @@ class CredentialStuffing(Detector):
         o: StuffingOptions = self.options  # type: ignore[assignment]
         out = []
         for kind in ("ip_net", "api_key"):
-            w = sliding(rows, [kind], o.window_minutes, self._aggs())
+            w = sliding(busy(rows, [kind], o.min_attempts, minutes=o.window_minutes), [kind], o.window_minutes,
+                        self._aggs())
             if w.height == 0:
                 continue
             w = w.with_columns(
@@ -113,16 +115,22 @@ class CredentialStuffing(Detector):
         o: StuffingOptions = self.options  # type: ignore[assignment]
         if rows.height == 0:
             return no_candidates()
-        answered = rows.height - int(rows["throttled"].sum())
-        baseline = int(rows["fail"].sum()) / answered if answered else 0.0
-        w = sliding(rows, ["user_agent"], o.distributed_window_minutes, self._aggs())
+        # the endpoint's failure rate *without* each agent: an attack that is most of the
+        # login traffic must not raise the bar it is measured against
+        total = rows.select(pl.col("fail").sum().alias("f"), (pl.len() - pl.col("throttled").sum()).alias("a")).row(0)
+        others = rows.group_by("user_agent").agg(
+            (pl.lit(total[0]) - pl.col("fail").sum()).alias("_of"),
+            (pl.lit(total[1]) - pl.len() + pl.col("throttled").sum()).alias("_oa"),
+        ).select("user_agent", ratio(pl.col("_of"), pl.col("_oa")).round(3).alias("endpoint_failure_ratio"))
+        failing = o.distributed_min_attempts * o.distributed_min_failure_ratio
+        w = sliding(busy(rows, ["user_agent"], failing, "fail", o.distributed_window_minutes), ["user_agent"],
+                    o.distributed_window_minutes, self._aggs())
         if w.height == 0:
             return no_candidates()
         w = w.with_columns(
             ratio(pl.col("failures"), pl.col("events") - pl.col("throttled")).alias("failure_ratio"),
             (pl.col("events") / pl.col("addresses")).round(2).alias("attempts_per_address"),
-            pl.lit(round(float(baseline), 3)).alias("endpoint_failure_ratio"),
-        )
+        ).join(others, on="user_agent", how="left")
         fired = w.filter(
             (pl.col("events") >= o.distributed_min_attempts)
             & (pl.col("addresses") >= o.distributed_min_addresses)

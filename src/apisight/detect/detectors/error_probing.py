@@ -18,6 +18,7 @@ from apisight.detect.detector import (
     Context,
     Detector,
     DetectorOptions,
+    busy,
     candidates,
     endpoint_list,
     no_candidates,
@@ -30,6 +31,8 @@ INPUT_REJECTED = [400, 413, 414, 415, 422]
 
 
 class ProbingOptions(DetectorOptions):
+    severity: str = Field(default="medium", pattern="^(critical|high|medium|low)$",
+                          description="raised to high when the probing caused server errors")
     window_minutes: int = Field(default=10, ge=1)
     min_errors: int = Field(default=30, ge=1)
     min_error_ratio: float = Field(default=0.6, ge=0, le=1)
@@ -49,6 +52,7 @@ class ErrorProbing(Detector):
 
     def detect(self, rows: pl.DataFrame, ctx: Context) -> pl.DataFrame:
         o: ProbingOptions = self.options  # type: ignore[assignment]
+        rows = busy(rows, ["client_kind", "client"], o.min_errors, "client_error", o.window_minutes)
         w = sliding(rows, ["client_kind", "client"], o.window_minutes, [
             pl.col("client_error").sum().alias("errors"),
             pl.col("payload").sum().alias("payloads"),
@@ -71,7 +75,8 @@ class ErrorProbing(Detector):
         return candidates(
             fired, entity_kind=pl.col("client_kind"), entity="client", score=pl.col("errors"),
             confidence=pl.when(pl.col("payloads") >= o.min_payloads).then(0.9).otherwise(0.7),
-            severity=pl.when(pl.col("server_errors") > 0).then(pl.lit("high")).otherwise(pl.lit("medium")),
+            severity=pl.when((pl.col("server_errors") > 0) & pl.lit(o.severity in ("low", "medium")))
+            .then(pl.lit("high")).otherwise(pl.lit(o.severity)),
             evidence=["errors", "error_ratio", "payloads", "input_rejected", "server_errors", "endpoints_erroring",
                       "targets",
                       "window_start", "window_end"],

@@ -14,9 +14,9 @@ from apisight.detect.detector import (
     Context,
     Detector,
     DetectorOptions,
+    against_peers,
     candidates,
     no_candidates,
-    peer_level,
     ratio,
     sliding,
 )
@@ -45,25 +45,33 @@ class Scraping(Detector):
     def detect(self, rows: pl.DataFrame, ctx: Context) -> pl.DataFrame:
         o: ScrapingOptions = self.options  # type: ignore[assignment]
         page = pl.col("page").cast(pl.Int64, strict=False)
-        w = sliding(rows, ["host", "method", "template", "client_kind", "client"], o.window_minutes, [
+        key = ["host", "method", "template"]
+        # how far the endpoint's clients ordinarily page: distinct pages per client over the kept rows
+        per_client = rows.group_by(*key, "client").agg(pl.col("page").n_unique().alias("pages"))
+        paging = rows.filter(pl.col("page").n_unique().over(*key, "client") >= o.min_pages)
+        w = sliding(paging, [*key, "client_kind", "client"], o.window_minutes, [
             pl.col("page").n_unique().alias("pages"),
             page.max().alias("last_page"),
-            (page.max() - page.min() + 1).alias("_span"),
+            (page.max() - page.min()).alias("_span"),
+            page.drop_nulls().unique().sort().diff().drop_nulls().min().alias("_step"),  # 1, or 20 for offsets
+            page.min().alias("_first"),
             page.drop_nulls().n_unique().alias("_numeric"),
             pl.col("response_bytes").sum().alias("bytes_returned"),
         ])
         if w.height == 0:
             return no_candidates()
-        peers = (w.group_by("host", "method", "template", "client").agg(pl.col("pages").max())
-                 .group_by("host", "method", "template")
-                 .agg(peer_level("pages"), pl.len().alias("peer_clients")))
-        w = w.join(peers, on=["host", "method", "template"]).with_columns(
-            pl.when(pl.col("_numeric") > 0).then(ratio(pl.col("_numeric"), pl.col("_span"))).otherwise(1.0)
-            .round(3).alias("coverage"),
+        # share of the page range actually fetched (numbers only: opaque cursors have no range)
+        # offsets step by the page size (0, 20, 40...): a step counts when the values align to it
+        step = pl.col("_step").fill_null(1).clip(lower_bound=1)
+        step = pl.when(pl.col("_first") % step == 0).then(step).otherwise(1)
+        positions = pl.col("_span") / step + 1
+        w = w.with_columns(
+            pl.when(pl.col("_numeric") >= o.min_pages).then(ratio(pl.col("_numeric"), positions))
+            .when(pl.col("_numeric") == 0).then(1.0).otherwise(0.0).round(3).alias("coverage"),
             pl.concat_list(pl.col("method") + " " + pl.col("template")).alias("endpoints"),
-        )
-        fired = w.filter((pl.col("pages") >= o.min_pages) & (pl.col("coverage") >= o.min_coverage)
-                         & (pl.col("pages") >= o.peer_factor * pl.col("peer_p95").clip(lower_bound=1)))
+        ).filter((pl.col("pages") >= o.min_pages) & (pl.col("coverage") >= o.min_coverage))
+        w = against_peers(w, per_client, key, "pages").with_columns(pl.col("peer_p95").fill_null(1.0))
+        fired = w.filter(pl.col("pages") >= o.peer_factor * pl.col("peer_p95").clip(lower_bound=1))
         return candidates(
             fired, entity_kind=pl.col("client_kind"), entity="client", score=pl.col("pages"),
             confidence=(0.6 + 0.35 * pl.col("coverage")).clip(0, 0.95), severity=o.severity,
