@@ -138,3 +138,108 @@ def test_findings_never_hold_a_planted_value(
         compact = value.replace("-", "").replace(" ", "")
         for form in {value, compact, value.upper(), compact.upper(), value.lower()}:
             assert form not in dumped
+
+
+# --- the batch machinery: overlaps, memo, long values --------------------------------------
+
+
+def _reference_overlaps(
+    spans: list[tuple[int, int, int, float, int, int]], min_confidence: float
+) -> list[int]:
+    """As first written: rows with an overlap ranked whole, greedily; (row, start, end, confidence,
+    order, expr) -> kept, in (row, start) order."""
+    kept = sorted(
+        (i for i, s in enumerate(spans) if s[3] >= min_confidence),
+        key=lambda i: (spans[i][0], spans[i][1], spans[i][5]),
+    )
+    reach, bad = -1, set()
+    for i in kept:
+        if spans[i][1] < reach:
+            bad.add(spans[i][0])
+        reach = max(reach, spans[i][2])
+    ranked = sorted(
+        (i for i in kept if spans[i][0] in bad),
+        key=lambda i: (-spans[i][3], spans[i][4], spans[i][1] - spans[i][2]),
+    )
+    taken: dict[int, list[tuple[int, int]]] = {}
+    out = [i for i in kept if spans[i][0] not in bad]
+    for i in ranked:
+        row, s, e = spans[i][:3]
+        if any(s < te and ts < e for ts, te in taken.setdefault(row, [])):
+            continue
+        taken[row].append((s, e))
+        out.append(i)
+    return sorted(out, key=lambda i: (spans[i][0], spans[i][1]))
+
+
+_span = st.tuples(
+    st.integers(0, 2),  # row
+    st.integers(0, 8),  # start within the row
+    st.integers(0, 4),  # length (0: an empty span, as a custom field pattern can give)
+    st.sampled_from([0.4, 0.9, 1.0]),  # few values: ties are the point
+    st.integers(0, 2),  # recognizer order
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(raw=st.lists(_span, max_size=14, unique_by=lambda s: (s[0], s[1], s[4])))
+def test_overlap_resolution_matches_whole_row_greedy(raw: list[tuple[int, int, int, float, int]]) -> None:
+    import numpy as np
+
+    from apisight.sensitive.scanner import _Found, _Outcome, _resolve_overlaps
+    from apisight.sensitive.validators import Verdict
+
+    # rows are 100 bytes apart in the joined buffer; the expression id doubles as the order
+    spans = [(row, 100 * row + s, 100 * row + s + n, conf, order, order) for row, s, n, conf, order in raw]
+    outcomes = [_Outcome(s[4], None, "p", Verdict(True), "", s[3]) for s in spans]  # type: ignore[arg-type]
+    found = _Found(
+        *(np.array([s[k] for s in spans], dtype=np.int64) for k in (0, 1, 2, 5)),
+        np.arange(len(spans), dtype=np.int64),
+        outcomes,
+        {},
+    )
+    got = _resolve_overlaps(found, 0.5).tolist()
+    want = _reference_overlaps(spans, 0.5)
+    assert [spans[i][:3] for i in got] == [spans[i][:3] for i in want]
+
+
+def test_a_warm_scanner_gives_what_a_fresh_one_gives(fingerprinter) -> None:
+    texts = [
+        '{"pan":"4111111111111111","phone":"+447700900123","iban":"GB82 WEST 1234 5698 7654 32"}',
+        "ssn=536-22-1234&password=hunter22&email=Zoe@Example.com",
+        '{"items":[{"access_token":"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"}]}',
+        "<r><dob>1980-01-02</dob><phone>020 7946 0958</phone></r>",
+    ]
+    warm = Scanner(fingerprinter)
+    for _ in range(3):
+        once = warm.scan(texts * 5)
+    assert once.equals(Scanner(fingerprinter).scan(texts * 5))
+    assert once.height == 5 * Scanner(fingerprinter).scan(texts).height
+
+
+def _catalog_with(entry: dict):
+    from apisight.sensitive import load_catalog
+    from apisight.sensitive.catalog import Catalog, Recognizer
+
+    return Catalog(recognizers=(*load_catalog().recognizers, Recognizer.model_validate(entry)))
+
+
+def test_a_long_quoted_value_is_read_as_the_bounded_pattern_reads_it(fingerprinter) -> None:
+    scanner = Scanner(
+        fingerprinter,
+        _catalog_with(
+            {
+                "name": "note_text",
+                "context_required": True,
+                "field_hints": ["note"],
+                "mask": "full",
+                "patterns": [{"name": "any", "regex": ".{1,2000}", "score": 0.9}],
+            }
+        ),
+    )
+    escaped = 'ab\\"' * 150  # 600 bytes, 450 characters-or-escapes: within the 512 bound
+    plain = "ab" * 300  # 600 characters: past it, so not read as a value
+    out = scanner.scan([f'{{"note": "{escaped}"}}', f'{{"note": "{plain}"}}', '{"note":   "short one"}'])
+    notes = out.filter(pl.col("type") == "note_text")
+    assert notes["row"].to_list() == [0, 2]
+    assert (notes["end"] - notes["start"]).to_list() == [600, 9]

@@ -40,6 +40,25 @@ def test_mask_spans(text, spans, expected):
         json.loads(masked[0])
 
 
+
+def test_mask_spans_rebuilds_only_rows_with_findings():
+    body = '{"a": 1, "pan": "4111111111111111", "ssn": 536221234}'
+    pan, ssn = body.index("4111"), body.index("5362")
+    texts = pl.Series("body", [body, None, "keep me", "x 12 y"])
+    findings = pl.DataFrame(
+        {"row": [3, 0, 0], "start": [2, ssn, pan], "end": [4, ssn + 9, pan + 16], "masked": ["**", "***-**-1234", None]}
+    )
+    masked = mask_spans(texts, findings)
+    assert masked.name == "body"
+    assert masked.to_list() == ['{"a": 1, "pan": "[masked]", "ssn": "***-**-1234"}', None, "keep me", "x ** y"]
+    assert texts[0] == body  # the input column is left as it was
+
+
+def test_mask_spans_with_overlapping_spans_replaces_from_the_end():
+    # each replacement is made on the text so far, the last start first (as spans were always applied)
+    findings = pl.DataFrame({"row": [0, 0], "start": [2, 4], "end": [6, 8], "masked": ["A", "B"]})
+    assert mask_spans(pl.Series(["0123456789"]), findings).to_list() == ["01A9"]
+
 def harl(url: str, body: dict, client: str, key: str) -> str:
     return orjson.dumps({
         "startedDateTime": "2026-11-28T10:00:00.000Z", "time": 10, "_clientIP": client,

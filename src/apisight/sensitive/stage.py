@@ -24,7 +24,17 @@ SCANNED = [
     ("path", "path", None, "text"),
 ]
 
-FINDING_COLUMNS = ["row", "direction", "type", "field", "masked", "fingerprint", "confidence", "exposure", "severity"]
+FINDING_COLUMNS = [
+    "row",
+    "direction",
+    "type",
+    "field",
+    "masked",
+    "fingerprint",
+    "confidence",
+    "exposure",
+    "severity",
+]
 
 
 class SensitiveStage:
@@ -41,9 +51,7 @@ class SensitiveStage:
             texts = frame[column]
             if texts.null_count() == texts.len():
                 continue
-            findings = self.scanner.scan(
-                texts, content_types=frame[ctype] if ctype else None, fmt=fmt
-            )
+            findings = self.scanner.scan(texts, content_types=frame[ctype] if ctype else None, fmt=fmt)
             if findings.height == 0:
                 continue
             found.append(findings.with_columns(pl.lit(direction).alias("direction")).select(FINDING_COLUMNS))
@@ -60,36 +68,76 @@ class SensitiveStage:
 def mask_spans(texts: pl.Series, findings: pl.DataFrame) -> pl.Series:
     """``texts`` with each finding's byte span replaced by its masked preview.
 
-    Only rows with findings are rebuilt. A value that was a bare JSON number is given
-    quotes, so a masked body stays valid JSON.
+    Only rows with findings are rebuilt (each once, from its pieces) and written back into
+    a copy of the column. A value that was a bare JSON number is given quotes, so a masked
+    body stays valid JSON.
     """
-    values = texts.to_list()
-    for (row,), spans in findings.sort("start", descending=True).group_by("row"):
-        text = values[row]
+    spans = findings.select("row", "start", "end", "masked").sort("row", "start")
+    rows, starts, ends, previews = (spans[c].to_list() for c in ("row", "start", "end", "masked"))
+    texts = texts.cast(pl.String)
+    firsts = [i for i in range(len(rows)) if i == 0 or rows[i] != rows[i - 1]]
+    touched = [rows[i] for i in firsts]
+    originals = texts.gather(touched).to_list() if touched else []
+    changed: list[int] = []
+    rebuilt: list[str] = []
+    for k, (i, text) in enumerate(zip(firsts, originals)):
         if text is None:
             continue
-        data = text.encode("utf-8", "surrogatepass")
-        for start, end, preview in zip(spans["start"], spans["end"], spans["masked"], strict=True):
-            replacement = (preview or "[masked]").encode()
-            if _bare_json_number(data, start, end):
-                replacement = b'"' + replacement + b'"'
-            data = data[:start] + replacement + data[end:]
-        values[row] = data.decode("utf-8", "replace")
-    return pl.Series(texts.name, values, dtype=pl.String)
+        j = firsts[k + 1] if k + 1 < len(firsts) else len(rows)
+        changed.append(touched[k])
+        rebuilt.append(_masked(text.encode("utf-8", "surrogatepass"), starts[i:j], ends[i:j], previews[i:j]))
+    out = texts.clone()
+    if changed:
+        out.scatter(changed, pl.Series(rebuilt, dtype=pl.String))
+    return out
+
+
+def _masked(data: bytes, starts: list[int], ends: list[int], previews: list[str | None]) -> str:
+    """One text with its spans (ascending starts) replaced."""
+    if any(s < e0 or s == s0 for s, s0, e0 in zip(starts[1:], starts, ends)):
+        # overlapping or repeated spans: replace from the last start down, each on the text so far
+        order = sorted(range(len(starts)), key=starts.__getitem__, reverse=True)
+        for k in order:
+            data = data[: starts[k]] + _replacement(data, starts[k], ends[k], previews[k]) + data[ends[k] :]
+        return data.decode("utf-8", "replace")
+    pieces = []
+    at = 0
+    for start, end, preview in zip(starts, ends, previews):
+        pieces.append(data[at:start])
+        pieces.append(_replacement(data, start, end, preview))
+        at = end
+    pieces.append(data[at:])
+    return b"".join(pieces).decode("utf-8", "replace")
+
+
+def _replacement(data: bytes, start: int, end: int, preview: str | None) -> bytes:
+    replacement = (preview or "[masked]").encode()
+    if _bare_json_number(data, start, end):
+        replacement = b'"' + replacement + b'"'
+    return replacement
 
 
 _NUMBER = re.compile(rb"[-+]?[\d.]+")
+_WHITESPACE = frozenset(b" \t\n\r\x0b\x0c")  # what bytes.rstrip() strips
 
 
 def _bare_json_number(data: bytes, start: int, end: int) -> bool:
     """Whether ``data[start:end]`` is an unquoted JSON number (``"ssn": 123456789``)."""
-    before = data[:start].rstrip()
-    return bool(before) and before[-1:] in (b":", b"[", b",") and _NUMBER.fullmatch(data[start:end]) is not None
+    p = start
+    while p > 0 and data[p - 1] in _WHITESPACE:
+        p -= 1
+    return p > 0 and data[p - 1] in b":[," and _NUMBER.fullmatch(data, start, end) is not None
 
 
 def _schema() -> dict[str, pl.DataType]:
     return {
-        "row": pl.Int64(), "direction": pl.String(), "type": pl.String(), "field": pl.String(),
-        "masked": pl.String(), "fingerprint": pl.String(), "confidence": pl.Float64(),
-        "exposure": pl.String(), "severity": pl.String(),
+        "row": pl.Int64(),
+        "direction": pl.String(),
+        "type": pl.String(),
+        "field": pl.String(),
+        "masked": pl.String(),
+        "fingerprint": pl.String(),
+        "confidence": pl.Float64(),
+        "exposure": pl.String(),
+        "severity": pl.String(),
     }
