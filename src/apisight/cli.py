@@ -253,7 +253,7 @@ def inventory_cmd(
     if not endpoints:
         console.print("No endpoints match." if (status or host) else "No inventory yet: run `apisight analyze` first.")
         return
-    table = Table("status", "method", "host", "endpoint", "requests", "clients", "auth", "last seen", "drift",
+    table = Table("status", "method", "host", "endpoint", "role", "requests", "clients", "auth", "last seen", "drift",
                   title=f"API inventory ({len(endpoints)} endpoints)", title_justify="left")
     for e in endpoints:
         auth = ", ".join(f"{k} {v:,}" for k, v in sorted(e["auth"].items(), key=lambda kv: -kv[1]))
@@ -262,6 +262,7 @@ def inventory_cmd(
             escape(e["method"]),
             escape(e["host"] or "(unknown)"),
             escape(e["path"]),
+            escape(e.get("role") or ""),
             f"{e['count']:,}",
             f"{e['clients'] or 0:,}",
             escape(auth),
@@ -741,9 +742,9 @@ def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
     if raised:
         table.add_row("new alerts", escape(", ".join(f"{k} {v}" for k, v in raised.items())) + "  (apisight alerts)")
     detection = summary.get("detection")
-    if detection and (detection["duplicates"] or detection["late"]):
-        table.add_row("not re-detected", f"{detection['duplicates']:,} duplicate and {detection['late']:,} late "
-                      "records (apisight detect --replay)")
+    if detection and (detection["duplicates"] or detection["late"] or detection.get("future")):
+        table.add_row("left out of detection", f"{detection['duplicates']:,} duplicate, {detection['late']:,} late "
+                      f"(apisight detect --replay), {detection.get('future', 0):,} dated in the future")
     table.add_row("speed", f"{summary['records_per_second']:,} records/s in {summary['seconds']} s")
     table.add_row("stored in", escape(summary["data_dir"]))
     console.print(table)

@@ -107,6 +107,15 @@ def test_records_later_than_the_allowed_lateness_are_counted_and_replay_finds_th
     assert again["new_alerts"] == 0
 
 
+def test_a_record_from_a_wrong_clock_neither_moves_the_watermark_nor_makes_others_late(tmp_path):
+    skewed = login(datetime.now(UTC) + timedelta(days=400), ATTACKER, "x@mail.example", 401)
+    first = run(tmp_path, "a.harl", [skewed, *benign(T0, 5)])
+    assert first["detection"]["future"] == 1
+    assert DetectionState.load(tmp_path / "data" / "detect").watermark == T0 + timedelta(minutes=4)
+    second = run(tmp_path, "b.harl", stuffing(T0 + timedelta(minutes=5), 60))
+    assert second["detection"]["late"] == 0 and second["alerts"]["credential_stuffing"] == 1
+
+
 def test_state_is_saved_bounded_and_reported_per_entity(tmp_path):
     settings = Settings.model_validate({"detect": {"lateness_minutes": 10}})
     summary = run(tmp_path, "a.harl", benign(T0, 100) + stuffing(T0 + timedelta(hours=2), 40), settings)

@@ -5,14 +5,16 @@ frame, and walked in event-time order in micro-batches. Each batch first updates
 long-lived state (devices, hourly baselines, endpoint hours), then each detector
 evaluates its windows over its kept rows plus the batch. Records already seen (the
 same log read twice) are dropped; records older than the watermark minus the allowed
-lateness are counted as late and left to ``apisight detect --replay``.
+lateness are counted as late and left to ``apisight detect --replay``; records dated
+more than a day ahead of the wall clock are counted and left out, so one bad clock
+cannot push the watermark past everyone else's records.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,8 @@ log = logging.getLogger(__name__)
 
 #: Events per micro-batch.
 BATCH_ROWS = 250_000
+#: Records dated further ahead of the wall clock than this come from a wrong clock.
+CLOCK_SKEW = timedelta(days=1)
 STATE_DIR = "detect"
 
 
@@ -100,11 +104,14 @@ def run_detection(catalog: Catalog, files: list[Path], settings: Settings, run_i
     horizons = {d.name: d.horizon for d in detectors}
     found: dict[str, list[pl.DataFrame]] = {d.name: [] for d in detectors}
     shifts: list[pl.DataFrame] = [pl.DataFrame(schema=SHIFT_SCHEMA)]
-    counts = {"events": 0, "duplicates": 0, "late": 0, "suppressed": 0}
+    counts = {"events": 0, "duplicates": 0, "late": 0, "future": 0, "suppressed": 0}
     has_geo = geo.available()
     for day_files in by_day(files):  # one day of stored events in memory at a time
         features = build(read_events(day_files), templates, roles)
         features = _fresh(features.with_columns(event_hash(features)), state, counts)
+        future = pl.col("ts") > datetime.now(UTC) + CLOCK_SKEW  # a wrong clock must not move the watermark
+        counts["future"] += features.filter(future).height
+        features = features.filter(~future)
         if state.watermark is not None:
             on_time = pl.col("ts") >= state.watermark - lateness
             counts["late"] += features.filter(~on_time).height
@@ -156,6 +163,7 @@ def run_detection(catalog: Catalog, files: list[Path], settings: Settings, run_i
     size = state.size_bytes()
     return {
         "events": counts["events"], "duplicates": counts["duplicates"], "late": counts["late"],
+        "future": counts["future"],
         "new_alerts": new_alerts, "by_detector": by_detector, "suppressed_by_shifts": counts["suppressed"], "api_changes": changes.height,
         "incidents": incidents.height, "geo": has_geo,
         "state": {"bytes": size, "active_entities": entities,

@@ -113,5 +113,12 @@ def _frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
     if not rows:
         return pl.DataFrame()
     json_cols = ("endpoints", "evidence", "sample_event_ids", "related", "limits", "owasp", "mitre")
-    return pl.DataFrame([{k: orjson.dumps(v, default=str).decode() if k in json_cols else v for k, v in r.items()}
-                         for r in rows])
+
+    def cell(key: str, value: Any) -> Any:
+        if key in json_cols:
+            return orjson.dumps(value, default=str).decode()
+        if isinstance(value, datetime):  # stored alerts come back in the catalog's zone name
+            return value.astimezone(UTC)
+        return value
+
+    return pl.DataFrame([{k: cell(k, v) for k, v in r.items()} for r in rows])

@@ -18,6 +18,7 @@ ROLES = ("login", "token", "password_reset", "mfa", "profile_change", "payee_add
          "object_read", "collection", "other")
 
 _WRITE = {"POST", "PUT", "PATCH"}
+_SELF = {"me", "self", "current", "profile", "whoami", "userinfo"}
 
 #: (role, methods or None for any, pattern on the lower-cased template), first match wins.
 _RULES: tuple[tuple[str, set[str] | None, re.Pattern[str]], ...] = tuple(
@@ -50,6 +51,8 @@ def infer_role(method: str, template: str) -> str:
             return role
     if method == "GET" or method == "HEAD":
         last = lower.rstrip("/").rsplit("/", 1)[-1]
+        if last in _SELF:
+            return "other"  # the caller's own resource: neither a list nor someone's object by id
         return "object_read" if "{" in last else "collection"
     if "{" in lower and method in {"PUT", "PATCH", "DELETE"}:
         return "object_read"

@@ -29,7 +29,23 @@ def inventory_rows(catalog: Catalog, *, status: str | None = None, host: str | N
         frame = frame.filter(pl.col("spec_status") == status)
     if host:
         frame = frame.filter(pl.col("host") == host)
-    return _records(frame)
+    return _records(_with_roles(catalog, frame))
+
+
+def _with_roles(catalog: Catalog, frame: pl.DataFrame) -> pl.DataFrame:
+    """Each endpoint's role as detection sees it (stored by the last detection run, else inferred)."""
+    from apisight.detect.roles import infer_role
+
+    if q.table_exists(catalog.db, "endpoint_roles"):
+        roles = catalog.db.sql("SELECT host, method, path, role FROM endpoint_roles").pl()
+        frame = frame.join(roles, on=["host", "method", "path"], how="left")
+    else:
+        frame = frame.with_columns(pl.lit(None, pl.String).alias("role"))
+    missing = frame.filter(pl.col("role").is_null()).select("method", "path").unique()
+    inferred = {(m, p): infer_role(m, p) for m, p in missing.iter_rows()}
+    return frame.with_columns(
+        pl.coalesce("role", pl.struct("method", "path").map_elements(
+            lambda r: inferred.get((r["method"], r["path"]), "other"), return_dtype=pl.String)).alias("role"))
 
 
 def observed_openapi(catalog: Catalog, *, host: str | None = None, api_key_header: str = "X-API-Key") -> dict[str, Any]:

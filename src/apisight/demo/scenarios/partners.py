@@ -50,7 +50,7 @@ def volume_abuse(pop: Population, rng: np.random.Generator) -> tuple[Scenario, p
     third = len(ranked) // 3
     who = ranked[third + int(rng.integers(0, third))]
     usual = hourly_baseline(pop, P, activity[who] / activity.sum(), 14)
-    n = max(60, round(VOLUME_FACTOR * usual * VOLUME_MINUTES / 60))
+    n = max(200, round(VOLUME_FACTOR * usual * VOLUME_MINUTES / 60))  # an abuser does not shrink with the bank
     accounts = rng.choice(pop.n_customers, int(rng.integers(4, 7)), replace=False)
     step = VOLUME_MINUTES * 60 * bank.US // n
     ts = at(2, 14) + np.arange(n) * step + rng.integers(0, step // 4, n)

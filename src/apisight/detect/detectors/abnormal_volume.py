@@ -26,7 +26,7 @@ from apisight.detect.detector import (
 
 class VolumeOptions(DetectorOptions):
     window_minutes: int = Field(default=60, ge=1)
-    min_requests: int = Field(default=60, ge=1, description="requests in the window before a client can be abnormal")
+    min_requests: int = Field(default=150, ge=1, description="requests in the window before a client can be abnormal")
     factor: float = Field(default=5.0, ge=1, description="times the client's own hourly p95")
     min_baseline: float = Field(default=10.0, ge=0, description="hourly floor under the baseline")
 

@@ -9,8 +9,9 @@ Two signals, per principal:
 * **Token reuse.** One bearer token used from many addresses across several countries
   or networks within minutes: a stolen session replayed.
 
-"Established" means the principal has at least ``detect.learning_hours`` of history:
-a first-time customer has no "usual" device to differ from.
+A device is "new" only for a principal seen before on another one (a first-time
+customer has no usual device to differ from); the new-country signal also needs
+``detect.learning_hours`` of history.
 """
 
 from __future__ import annotations
@@ -87,12 +88,13 @@ class AccountTakeover(Detector):
             acts = acts.with_columns(pl.lit(None, acts["ts"].dtype).alias("country_since"))
         acts = acts.with_columns(
             (pl.col("principal_since") <= pl.col("ts") - ctx.learning).alias("established"),
+            (pl.col("principal_since") < pl.col("ts") - window).alias("known_before"),
             (pl.col("device_since").is_null() | (pl.col("device_since") >= pl.col("ts") - window)).alias("new_device"),
             (pl.col("agent_since").is_null() | (pl.col("agent_since") >= pl.col("ts") - window)).alias("new_agent"),
             (pl.col("country").is_not_null()
              & (pl.col("country_since").is_null() | (pl.col("country_since") >= pl.col("ts") - window)))
             .alias("new_country"),
-        ).filter(pl.col("established") & pl.col("new_device"))
+        ).filter(pl.col("known_before") & pl.col("new_device"))
         if acts.height == 0:
             return no_candidates()
         failures = rows.filter(pl.col("role").is_in(("login", "token")) & pl.col("fail")).select(
@@ -103,7 +105,10 @@ class AccountTakeover(Detector):
                                             pl.col("fail_event").head(3).alias("fail_events")))
         acts = acts.join(before, on="event_id", how="left").with_columns(pl.col("failed_logins").fill_null(0))
         # a traveller pays from abroad on their own phone; a thief brings their own browser
-        fired = acts.filter((pl.col("failed_logins") >= o.min_failures) | (pl.col("new_country") & pl.col("new_agent")))
+        # failed logins from the new device are evidence enough once the customer was seen before on
+        # another; a new country needs a full learning period (and a new browser: travellers keep theirs)
+        fired = acts.filter((pl.col("failed_logins") >= o.min_failures)
+                            | (pl.col("established") & pl.col("new_country") & pl.col("new_agent")))
         if fired.height == 0:
             return no_candidates()
         per = fired.sort("ts").group_by("principal", maintain_order=True).agg(
