@@ -95,6 +95,8 @@ def main() -> None:
                         console.print(f"  false {name}: {false}", markup=False)
                 for hit in result["benign_hits"]:
                     console.print(f"  benign look-alike alerted: {hit}", markup=False)
+                for change in result["other_api_changes"]:
+                    console.print(f"  API change recorded that is no labelled change: {change}", markup=False)
     summary_rows = []
     for name, t in sorted(totals.items()):
         ttd = sorted(t["ttd_s"])

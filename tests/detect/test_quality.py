@@ -47,3 +47,4 @@ def test_benign_look_alikes_raise_nothing_and_the_rollout_is_an_api_change(score
     assert scored["benign_hits"] == []
     assert scored["false_alerts"] == 0
     assert scored["rollout_recorded_as_api_change"]
+    assert scored["other_api_changes"] == []  # no endpoint's ordinary wobble recorded as a change

@@ -112,6 +112,8 @@ def evaluate(root: Path, labels_path: Path) -> dict[str, Any]:
     return {"detectors": dict(per), "benign_hits": benign_hits, "events": total_events,
             "benign_events": benign_events, "false_alerts": false_alerts,
             "false_alerts_per_million": round(false_alerts / benign_events * 1e6, 2),
-            "rollout_recorded_as_api_change": bool(recorded), "api_changes": len(changes)}
+            "rollout_recorded_as_api_change": bool(recorded), "api_changes": len(changes),
+            "other_api_changes": [f"{c['method']} {c['host']}{c['path']} {c['change']} {c['ts']}" for c in changes
+                                  if c not in recorded]}
 
 

@@ -50,7 +50,8 @@ def find_shifts(endpoint_hours: pl.DataFrame, features: pl.DataFrame) -> pl.Data
              pl.col("clients_b").mean().alias("base_clients"),
              (pl.col("client_errors_b").sum() / pl.col("events_b").sum()).alias("base_4xx"),
              (pl.col("server_errors_b").sum() / pl.col("events_b").sum()).alias("base_5xx"),
-             pl.col("size_median_b").median().alias("base_size"))
+             pl.col("size_median_b").median().alias("base_size"),
+             (pl.col("size_median_b") - pl.col("size_median_b").median()).abs().median().alias("size_mad"))
     )
     touched = features.select(*key, pl.col("ts").dt.truncate("1h").alias("hour")).unique()
     now = (hours.join(touched, on=[*key, "hour"]).join(base, on=[*key, "hour"])
@@ -64,7 +65,9 @@ def find_shifts(endpoint_hours: pl.DataFrame, features: pl.DataFrame) -> pl.Data
         (pl.col("server_errors") / pl.col("events")).alias("share_5xx"),
         (pl.col("size_median") - pl.col("base_size")).alias("size_delta"),
     )
-    moved = (pl.col("size_delta").abs() >= pl.max_horizontal(pl.lit(8.0), 0.03 * pl.col("base_size"))) & (
+    # beyond the endpoint's own hour-to-hour wobble (a PDF export or a metrics page varies a lot)
+    floor = pl.max_horizontal(pl.lit(8.0), 0.03 * pl.col("base_size"), 4 * pl.col("size_mad").fill_null(0))
+    moved = (pl.col("size_delta").abs() >= floor) & (
         (pl.col("next_size") - pl.col("base_size")).sign() == pl.col("size_delta").sign())
     out = pl.concat([
         now.filter(moved).select(*key, "hour", "clients", pl.lit("response_changed").alias("change"),
