@@ -116,6 +116,15 @@ def test_stuffing_thresholds_come_from_the_settings():
     assert len(alerts(detector("credential_stuffing", min_attempts=20, min_accounts=20), attack)) == 1
 
 
+def test_the_roles_a_detector_watches_come_from_the_settings():
+    token_attack = events(40, tag="atk", every=15, method="POST", path="/oauth2/token", username=users(40),
+                          client_ip="203.0.113.70", status=[400 if i % 8 else 200 for i in range(40)])
+    assert len(alerts("credential_stuffing", token_attack)) == 1
+    assert alerts(detector("credential_stuffing", roles=["login"]), token_attack) == []
+    with pytest.raises(ConfigError, match="unknown role"):
+        detector("credential_stuffing", roles=["logon"])
+
+
 def distributed(n_addresses: int = 120, *, agent: str, fail_share: float, tag: str, first: int = 0,
                 hours: float = 5):
     """1–2 tries from each of ``n_addresses`` spread-out addresses over ``hours``, one user agent."""

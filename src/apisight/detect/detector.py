@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from apisight.events import TIMESTAMP
 
@@ -48,6 +48,17 @@ class DetectorOptions(BaseModel):
     enabled: bool = True
     severity: str = Field(default="high", pattern="^(critical|high|medium|low)$")
     window_minutes: int = Field(default=15, ge=1, le=7 * 24 * 60)
+    roles: list[str] | None = Field(default=None, description="endpoint roles it watches (default: its own)")
+
+    @field_validator("roles")
+    @classmethod
+    def _known_roles(cls, value: list[str] | None) -> list[str] | None:
+        from apisight.detect.roles import ROLES
+
+        unknown = sorted(set(value or []) - set(ROLES))
+        if unknown:
+            raise ValueError(f"unknown role(s) {', '.join(unknown)} (known: {', '.join(ROLES)})")
+        return value
 
 
 @dataclass
@@ -83,9 +94,15 @@ class Detector:
         """How long its rows are kept: its longest window."""
         return timedelta(minutes=self.options.window_minutes)
 
+    @property
+    def watched_roles(self) -> tuple[str, ...] | None:
+        """The roles whose endpoints it reads: configured (``roles``), else its own."""
+        return tuple(self.options.roles) if self.options.roles else self.roles
+
     def rows(self, frame: pl.DataFrame) -> pl.DataFrame:
-        if self.roles is not None:
-            frame = frame.filter(pl.col("role").is_in(self.roles))
+        roles = self.watched_roles
+        if roles is not None:
+            frame = frame.filter(pl.col("role").is_in(roles))
         return frame.select("ts", "event_id", *self.columns)
 
     def detect(self, rows: pl.DataFrame, ctx: Context) -> pl.DataFrame:

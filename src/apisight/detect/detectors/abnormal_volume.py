@@ -42,6 +42,8 @@ class AbnormalVolume(Detector):
 
     def rows(self, frame: pl.DataFrame) -> pl.DataFrame:
         """Per client and minute: requests, a few event ids and endpoints."""
+        if self.watched_roles is not None:
+            frame = frame.filter(pl.col("role").is_in(self.watched_roles))
         return (
             frame.drop_nulls("client")
             .group_by("client_kind", "client", pl.col("ts").dt.truncate("1m"))

@@ -58,8 +58,10 @@ class AccountTakeover(Detector):
         o: TakeoverOptions = self.options  # type: ignore[assignment]
         return timedelta(minutes=max(o.window_minutes, o.token_window_minutes))
 
+    roles = SENSITIVE_ACTIONS  # the sensitive actions; logins and token use are read besides
+
     def rows(self, frame: pl.DataFrame) -> pl.DataFrame:
-        keep = pl.col("role").is_in(("login", "token", *SENSITIVE_ACTIONS)) | pl.col("token").is_not_null()
+        keep = pl.col("role").is_in(("login", "token", *(self.watched_roles or ()))) | pl.col("token").is_not_null()
         return frame.filter(keep).select("ts", "event_id", *self.columns)
 
     def detect(self, rows: pl.DataFrame, ctx: Context) -> pl.DataFrame:
@@ -68,7 +70,7 @@ class AccountTakeover(Detector):
     def _sequence(self, rows: pl.DataFrame, ctx: Context) -> pl.DataFrame:
         o: TakeoverOptions = self.options  # type: ignore[assignment]
         window = timedelta(minutes=o.window_minutes)
-        actions = rows.filter(pl.col("role").is_in(SENSITIVE_ACTIONS) & pl.col("principal").is_not_null()
+        actions = rows.filter(pl.col("role").is_in(self.watched_roles or ()) & pl.col("principal").is_not_null()
                               & pl.col("ok"))
         if actions.height == 0 or ctx.devices.height == 0:
             return no_candidates()

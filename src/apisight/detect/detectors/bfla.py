@@ -33,13 +33,14 @@ class Bfla(Detector):
     title = "Function-level authorization probing (BFLA)"
     owasp = ("API5:2023",)
     mitre = ("T1595.003", "T1068")
+    roles = ("admin",)  # the functions ordinary clients should not call; refused methods count anywhere
     columns = ("method", "template", "client_kind", "client", "client_zone", "status", "ok", "role")
     settings_model = BflaOptions
 
     def rows(self, frame: pl.DataFrame) -> pl.DataFrame:
         # a refused method — but not OPTIONS/HEAD, which browsers and monitors send on their own
         refused = pl.col("status").is_in([405, 501]) & ~pl.col("method").is_in(["OPTIONS", "HEAD"])
-        probing = (pl.col("role") == "admin") | refused
+        probing = pl.col("role").is_in(self.watched_roles or ()) | refused
         outside = pl.col("client_zone").is_null() | (pl.col("client_zone") != "internal")
         return frame.filter(probing & outside).select("ts", "event_id", *self.columns)
 
@@ -48,7 +49,7 @@ class Bfla(Detector):
         w = sliding(busy(rows, ["client_kind", "client"], o.min_functions, minutes=o.window_minutes), ["client_kind", "client"],
                     o.window_minutes, [
             (pl.col("method") + " " + pl.col("template")).n_unique().alias("functions"),
-            (pl.col("role") == "admin").sum().alias("admin_calls"),
+            pl.col("role").is_in(self.watched_roles or ()).sum().alias("admin_calls"),
             pl.col("status").is_in([405, 501]).sum().alias("refused_methods"),
             pl.col("ok").sum().alias("allowed"),
             endpoint_list(8),
