@@ -169,6 +169,31 @@ class PostureSettings(_Section):
 
     enabled: bool = Field(default=True, description="run the posture checks after every analysis")
     window_days: int = Field(default=7, ge=1, description="evidence window, back from the newest event")
+    checks: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="per-check settings by name: enabled, severity and the check's thresholds",
+    )
+
+    @field_validator("checks")
+    @classmethod
+    def _installed_checks(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Each check's settings, validated by its own model when the file is read (not after
+        the events are stored); errors read ``posture.checks.<name>: <field>: <message>``."""
+        if not value:
+            return value
+        from pydantic_core import InitErrorDetails, PydanticCustomError
+
+        # imported here: the check registry loads the checks, which import this module
+        from apisight.posture.checks import settings_problems
+
+        problems = settings_problems(value)
+        if problems:
+            raise ValidationError.from_exception_data("posture.checks", [
+                InitErrorDetails(type=PydanticCustomError("check_settings", "{problem}", {"problem": what}),
+                                 loc=(name,) if name else (), input=value.get(name, value))
+                for name, what in problems
+            ])
+        return value
 
 
 class RoleRule(_Section):
@@ -195,6 +220,26 @@ class DetectSettings(_Section):
     detectors: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="per-detector settings by name (apisight detectors lists them)"
     )
+
+    @field_validator("detectors")
+    @classmethod
+    def _installed_detectors(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Each detector's settings, validated by its own model when the file is read (not after
+        the events are stored); errors read ``detect.detectors.<name>: <field>: <message>``."""
+        if not value:
+            return value
+        from pydantic_core import InitErrorDetails, PydanticCustomError
+
+        from apisight.detect.registry import settings_problems  # the registry loads the detectors
+
+        problems = settings_problems(value)
+        if problems:
+            raise ValidationError.from_exception_data("detect.detectors", [
+                InitErrorDetails(type=PydanticCustomError("detector_settings", "{problem}", {"problem": what}),
+                                 loc=(name,) if name else (), input=value.get(name, value))
+                for name, what in problems
+            ])
+        return value
 
 
 class Settings(_Section):
@@ -307,6 +352,30 @@ sensitive:
 posture:
   enabled: true                  # run the posture checks (apisight findings) after every analysis
   window_days: 7                 # a finding resolves when this much recent traffic no longer shows it
+  # Per-check settings by name: enabled, severity (given to every finding of the check) and
+  # the check's thresholds, all listed in the README (Configuration). A disabled check neither
+  # raises nor resolves findings. The main thresholds at their defaults, then two overrides:
+  checks: {}
+#    no_rate_limiting: {max_requests: 30, per_seconds: 60, methods: [POST]}
+#    jwt_weaknesses: {max_lifetime_s: 86400, expiry_leeway_s: 300}
+#    token_shared_by_many_clients: {min_client_ips: 10, public_client_ips: 100, schemes: [bearer]}
+#    bola_prone_ids: {min_ids: 10, max_median_gap: 1000, min_numeric_share: 0.9}
+#    missing_security_headers: {min_reflected_origins: 3, complete_header_sources: [har, harl, kong]}
+#    sensitive_data_without_auth: {ignored_types: [ip_address, jwt, bearer_token]}
+#    shadow_endpoint: {enabled: false}
+#    plaintext_http: {severity: high}
+
+detect:
+  enabled: true                  # run the detectors (apisight alerts) after every analysis
+  lateness_minutes: 60           # later records are counted and left to `apisight detect --replay`
+  learning_hours: 24             # history a client needs before its own volume baseline counts
+  entity_idle_days: 30           # state of an entity unseen this long is dropped
+  roles: []                      # what endpoints are for, when the inferred role is wrong; first match wins
+#    - {path: "/v1/session/create", method: POST, role: login}
+#    - {path: "/ops/*", role: admin}
+  detectors: {}                  # per-detector settings; `apisight detectors` lists them with defaults
+#    credential_stuffing: {min_attempts: 50, window_minutes: 10}
+#    abnormal_volume: {enabled: false}
 
 fingerprint:
   key_file: null                 # default <data dir>/fingerprint.key (created 0600); or APISIGHT_FINGERPRINT_KEY

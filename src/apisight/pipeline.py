@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -153,7 +153,7 @@ def analyze(request: RunRequest, on_progress: Callable[[Progress], None] | None 
             summary["detection"] = run_detection(catalog, stored, settings, run_id)
             summary["alerts"].update(summary["detection"]["by_detector"])
         if settings.posture.enabled:
-            summary["findings"] = run_checks(catalog, run_id, window=timedelta(days=settings.posture.window_days))
+            summary["findings"] = run_checks(catalog, run_id, settings=settings.posture)
         catalog.record_run(run_id, started, finished, summary, [r.__dict__ for r in results])
     return summary
 

@@ -117,7 +117,7 @@ def features(frame: pl.DataFrame, rules: Iterable[RoleRule] = ()) -> pl.DataFram
 
 def detector(name: str, **options: Any) -> Detector:
     """The registered detector ``name`` with ``options`` validated by its settings model."""
-    (det,) = [d for d in enabled_detectors(DetectSettings(detectors={name: options})) if d.name == name]
+    (det,) = [d for d in enabled_detectors(DetectSettings.model_construct(detectors={name: options})) if d.name == name]
     return det
 
 

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from apisight.posture.checks.bola_prone_ids import BolaProneIdsCheck
-from tests.posture.test_findings import SSN_BODY, analyze_lines, findings_of, harl
+from tests.posture.test_findings import SSN_BODY, analyze_lines, configured, findings_of, harl
 
 H = "https://api.bank.example"
 
@@ -17,7 +17,7 @@ def as_user(user: str) -> list[tuple[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def found(tmp_path_factory):
+def data(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("bola")
     rng = random.Random(7)
     lines = (
@@ -33,7 +33,12 @@ def found(tmp_path_factory):
         + [harl(f"{H}/v1/products/{n}") for n in range(1, 16)]  # a crawler of a public catalogue, no credential
     )
     analyze_lines(tmp_path, lines)
-    return findings_of(tmp_path, BolaProneIdsCheck())
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def found(data):
+    return findings_of(data, BolaProneIdsCheck())
 
 
 def test_flags_only_walked_sequential_ids(found):
@@ -52,3 +57,20 @@ def test_sensitive_answers_make_it_high(found):
 def test_without_sensitive_answers_it_is_medium(found):
     f = found["GET", "/v1/orders/{order_id}"]
     assert f.severity == "medium" and f.evidence["median_gap"] == 2 and f.evidence["sensitive_types"] == []
+
+
+ACCOUNTS, ORDERS = "/v1/accounts/{account_id}", "/v1/orders/{order_id}"
+
+
+@pytest.mark.parametrize(
+    ("options", "flagged"),
+    [
+        ({"min_ids": 11}, {ACCOUNTS}),  # mallory read ten orders: now too few
+        ({"min_ids": 2}, {ACCOUNTS, ORDERS, "/v1/customers/{customer_id}"}),  # two customers each now count
+        ({"max_median_gap": 1}, {ACCOUNTS}),  # order ids two apart are no longer dense
+        ({"max_median_gap": 10**9}, {ACCOUNTS, ORDERS, "/v1/invoices/{invoice_id}"}),  # random numbers now count
+    ],
+)
+def test_settings_move_the_thresholds(data, options, flagged):
+    found = findings_of(data, configured("bola_prone_ids", **options))
+    assert {path for _, path in found} == flagged

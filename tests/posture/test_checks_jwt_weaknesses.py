@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from apisight.posture.checks.jwt_weaknesses import JwtWeaknessesCheck
-from tests.posture.test_findings import DAY, analyze_lines, findings_of, harl
+from tests.posture.test_findings import DAY, analyze_lines, configured, findings_of, harl
 
 H = "https://api.bank.example"
 IDP = "https://idp.bank.example"
@@ -32,7 +32,7 @@ def call(path: str, token: str, status: int = 200) -> str:
 
 
 @pytest.fixture(scope="module")
-def found(tmp_path_factory):
+def data(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("jwt")
     lines = [
         call("/unsigned", jwt("none")),  # planted: critical
@@ -49,7 +49,12 @@ def found(tmp_path_factory):
         harl(f"{H}/opaque", headers=[("Authorization", "Bearer abcdefghijklmnopqrstuvwxyz")]),  # not a JWT
     ]
     analyze_lines(tmp_path, lines)
-    return findings_of(tmp_path, JwtWeaknessesCheck())
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def found(data):
+    return findings_of(data, JwtWeaknessesCheck())
 
 
 def test_flags_only_the_planted_weaknesses(found):
@@ -77,3 +82,24 @@ def test_evidence_names_the_issuer_and_algorithm_never_the_token(found):
     legacy = found["GET", "/legacy"]
     assert legacy.evidence["issuers"] == [IDP] and legacy.evidence["algorithms"] == {"HS256": 1}
     assert jwt("HS256") not in str(legacy.evidence)
+
+
+PLANTED = {"/unsigned", "/legacy", "/expired", "/forever", "/long", "/partner"}
+
+
+@pytest.mark.parametrize(
+    ("options", "flagged"),
+    [
+        ({"max_lifetime_s": 31 * 24 * 3600}, PLANTED - {"/long"}),  # a month to live is now fine
+        ({"max_lifetime_s": 1800}, PLANTED | {"/accounts"}),  # an hour is now too long
+        ({"expiry_leeway_s": 60}, PLANTED | {"/skewed"}),  # two minutes past exp is now beyond the leeway
+        ({"expiry_leeway_s": 7200}, PLANTED - {"/expired"}),  # an hour past exp is now within it
+    ],
+)
+def test_settings_move_the_thresholds(data, options, flagged):
+    found = findings_of(data, configured("jwt_weaknesses", **options))
+    assert {path for _, path in found} == flagged
+    if "/accounts" in flagged:
+        assert found["GET", "/accounts"].evidence["weaknesses"] == {"long_lived": 1}
+    if "/skewed" in flagged:
+        assert found["GET", "/skewed"].evidence["weaknesses"] == {"accepted_after_expiry": 1}

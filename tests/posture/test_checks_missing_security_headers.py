@@ -5,7 +5,7 @@ import orjson
 import pytest
 
 from apisight.posture.checks.missing_security_headers import MissingSecurityHeadersCheck
-from tests.posture.test_findings import DAY, SSN_BODY, analyze_lines, findings_of, harl
+from tests.posture.test_findings import DAY, SSN_BODY, analyze_lines, configured, findings_of, harl
 
 H = "https://api.bank.example"
 NO_STORE = [("Cache-Control", "no-store")]
@@ -35,7 +35,7 @@ EVIL = ["https://evil.example", "https://attacker.example", "https://x.example"]
 
 
 @pytest.fixture(scope="module")
-def found(tmp_path_factory):
+def data(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("headers")
     lines = (
         [harl(f"{H}/v1/customers/{n}", body=SSN_BODY) for n in range(3)]  # planted: no Cache-Control
@@ -55,7 +55,12 @@ def found(tmp_path_factory):
         jsonl("/v1/cases/7", {"cache-control": "max-age=60"}),  # recorded: judged
         jsonl("/v1/customers/9", {}),  # beside recorded HAR traffic: counted as not judged
     ], name="app.log")
-    return findings_of(tmp_path, MissingSecurityHeadersCheck())
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def found(data):
+    return findings_of(data, MissingSecurityHeadersCheck())
 
 
 def test_flags_only_the_planted_endpoints(found):
@@ -91,3 +96,16 @@ def test_reflection_evidence_lists_the_echoed_origins(found):
     me = found["GET", "/v1/me"]
     assert me.evidence["reflected_origins"] == 3 and me.evidence["reflected_with_credentials"] is True
     assert me.evidence["example_origins"] == sorted(EVIL)
+
+
+@pytest.mark.parametrize(
+    ("options", "added", "removed"),
+    [
+        ({"min_reflected_origins": 1}, {"/v1/settings"}, set()),  # one echoed origin now counts as reflection
+        ({"min_reflected_origins": 4}, set(), {"/v1/me", "/v1/widgets"}),  # three echoed origins are now too few
+        ({"complete_header_sources": ["har"]}, set(), {"/v1/customers/{customer_id}"}),  # harl no longer complete
+    ],
+)
+def test_settings_move_the_thresholds(data, found, options, added, removed):
+    again = findings_of(data, configured("missing_security_headers", **options))
+    assert {p for _, p in again} == ({p for _, p in found} | added) - removed

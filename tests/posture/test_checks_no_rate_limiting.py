@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from apisight.posture.checks.no_rate_limiting import NoRateLimitingCheck
-from tests.posture.test_findings import DAY, INTERNAL, analyze_lines, findings_of, harl
+from tests.posture.test_findings import DAY, INTERNAL, analyze_lines, configured, findings_of, harl
 
 H = "https://api.bank.example"
 LOGIN = '{"username": "ann", "password": "guess"}'
@@ -21,7 +21,7 @@ def burst(path: str, n: int = 40, *, every: timedelta = timedelta(seconds=1), me
 
 
 @pytest.fixture(scope="module")
-def found(tmp_path_factory):
+def data(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("rate")
     lines = (
         burst("/v1/auth/login", status=401)  # planted: 40 failed logins in 40 s
@@ -36,7 +36,12 @@ def found(tmp_path_factory):
                 headers=[("X-Api-Key", "k-0123456789abcdef0123")]) for i in range(30)]  # planted: one key, 30 IPs
     )
     analyze_lines(tmp_path, lines)
-    return findings_of(tmp_path, NoRateLimitingCheck())
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def found(data):
+    return findings_of(data, NoRateLimitingCheck())
 
 
 def test_flags_only_the_unthrottled_floods(found):
@@ -60,3 +65,22 @@ def test_a_flood_of_successes_is_medium(found):
     token = found["POST", "/oauth/token"]
     assert token.severity == "medium" and token.evidence["peak_requests"] == 35
     assert token.evidence["events"] == 35 and len(token.evidence["sample_event_ids"]) == 5
+
+
+FLAGGED = {"/v1/auth/login", "/oauth/token", "/v2/oauth/token"}
+
+
+@pytest.mark.parametrize(
+    ("options", "flagged"),
+    [
+        ({}, FLAGGED),
+        ({"max_requests": 29}, FLAGGED | {"/v1/mfa/challenge"}),  # 29 in 29 s now counts
+        ({"max_requests": 36}, {"/v1/auth/login"}),  # only the 40-request flood is left
+        ({"per_seconds": 3600}, FLAGGED | {"/v1/password/reset"}),  # 40 within the hour, one a minute
+        ({"methods": ["POST", "get"]}, FLAGGED | {"/v1/token/info"}),
+        ({"template_pattern": "(?i)payments"}, {"/v1/payments"}),
+    ],
+)
+def test_settings_move_the_thresholds(data, options, flagged):
+    found = findings_of(data, configured("no_rate_limiting", **options))
+    assert {path for _, path in found} == flagged

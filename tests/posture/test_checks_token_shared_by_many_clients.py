@@ -1,7 +1,9 @@
 """token_shared_by_many_clients: one bearer token from many outside addresses, one finding per host."""
 
+import pytest
+
 from apisight.posture.checks.token_shared_by_many_clients import TokenSharedByManyClientsCheck
-from tests.posture.test_findings import analyze_lines, findings_of, harl
+from tests.posture.test_findings import analyze_lines, configured, findings_of, harl
 
 H = "https://api.bank.example"
 SHARED = "shared0123456789abcdefghijklmnop"
@@ -11,7 +13,9 @@ def bearer(token: str) -> list[tuple[str, str]]:
     return [("Authorization", f"Bearer {token}")]
 
 
-def test_planted_and_near_misses(tmp_path):
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("shared")
     lines = [
         harl(f"{H}/v1/rates", headers=bearer(SHARED), client=f"198.51.100.{i}") for i in range(12)  # planted
     ] + [
@@ -30,7 +34,11 @@ def test_planted_and_near_misses(tmp_path):
         for i in range(12)  # an API key of a server fleet: not a bearer token
     ]
     analyze_lines(tmp_path, lines)
-    found = findings_of(tmp_path, TokenSharedByManyClientsCheck())
+    return tmp_path
+
+
+def test_planted_and_near_misses(data):
+    found = findings_of(data, TokenSharedByManyClientsCheck())
     assert list(found) == [("*", "*")]
     f = found["*", "*"]
     assert f.host == "api.bank.example" and f.severity == "medium" and f.owasp.startswith("API2:2023")
@@ -45,3 +53,20 @@ def test_a_token_seen_from_very_many_addresses_is_high(tmp_path):
     analyze_lines(tmp_path, lines)
     (f,) = findings_of(tmp_path, TokenSharedByManyClientsCheck()).values()
     assert f.severity == "high" and f.evidence["max_ips_per_token"] == 100
+
+
+@pytest.mark.parametrize(
+    ("options", "tokens", "severity"),
+    [
+        ({}, 1, "medium"),
+        ({"min_client_ips": 9}, 2, "medium"),  # the roaming token's nine addresses now count
+        ({"min_client_ips": 13}, 0, None),  # twelve addresses are now too few
+        ({"public_client_ips": 12}, 1, "high"),  # twelve is now as good as public
+        ({"schemes": ["bearer", "api_key"]}, 2, "medium"),  # the fleet's API key now counts
+    ],
+)
+def test_settings_move_the_thresholds(data, options, tokens, severity):
+    found = findings_of(data, configured("token_shared_by_many_clients", **options))
+    assert len(found) == (1 if tokens else 0)
+    if tokens:
+        assert found["*", "*"].evidence["tokens"] == tokens and found["*", "*"].severity == severity

@@ -1,8 +1,9 @@
-"""Posture findings: the run over checks, stable ids, dedup across runs and resolution.
+"""Posture findings: the run over checks, stable ids, dedup across runs and resolution,
+and per-check settings (``posture.checks``).
 
 Data goes through the real pipeline (HAR lines -> analyze); checks are then run directly.
-The helpers here (``harl``, ``analyze_lines``, ``findings_of``) are shared by the
-``test_checks_*`` modules.
+The helpers here (``harl``, ``analyze_lines``, ``findings_of``, ``configured``) are shared
+by the ``test_checks_*`` modules.
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
-from apisight.config import Settings
+from apisight.config import PostureSettings, Settings
+from apisight.errors import ConfigError
 from apisight.pipeline import RunRequest, analyze
+from apisight.posture.checks import check_classes, create, create_all, settings_model
 from apisight.posture.checks.plaintext_http import PlaintextHttpCheck
 from apisight.posture.checks.sensitive_data_without_auth import SensitiveDataWithoutAuthCheck
-from apisight.posture.findings import Finding, finding_id, run_checks
+from apisight.posture.findings import Check, Finding, finding_id, run_checks
 from apisight.store import Catalog
 from apisight.store.findings import load_findings
 
@@ -77,6 +81,13 @@ def findings_of(tmp_path: Path, check: Any, run_id: str = "test-run") -> dict[tu
     with Catalog(tmp_path / "data") as catalog:
         found = check.find(catalog, datetime(2000, 1, 1, tzinfo=UTC))
     return {(f.method, f.path): f for f in found}
+
+
+def configured(name: str, **options: Any) -> Check:
+    """The check ``name`` set up as ``posture.checks.<name>: {options}`` in apisight.yaml would."""
+    settings = Settings.model_validate({"posture": {"checks": {name: options}}})
+    (check,) = [c for c in create_all(settings.posture) if c.name == name]
+    return check
 
 
 def stored(tmp_path: Path, status: str | None = None) -> dict[str, dict[str, Any]]:
@@ -183,3 +194,98 @@ def test_every_builtin_check_is_registered():
     modules = {p.stem for p in Path(checks.__file__).parent.glob("*.py") if p.stem != "__init__"}
     assert set(checks.names()) >= modules
     assert all(checks.create(n).name == n for n in modules)
+
+
+# --- per-check settings (posture.checks) ----------------------------------------------------------------
+
+
+def settings(checks: dict[str, Any]) -> PostureSettings:
+    return Settings.model_validate({"posture": {"checks": checks}}).posture
+
+
+def run_with(tmp_path: Path, lines: list[str], name: str, checks: dict[str, Any]) -> dict[str, Any]:
+    """Analyse ``lines``, then run every installed check as ``posture.checks: {checks}`` sets them up."""
+    run_id = analyze_lines(tmp_path, lines, name)
+    with Catalog(tmp_path / "data") as catalog:
+        return run_checks(catalog, run_id, settings=settings(checks))
+
+
+def test_every_check_has_a_settings_model_whose_defaults_validate():
+    for name, cls in check_classes().items():
+        model = settings_model(cls)
+        assert model().enabled is True and model().severity is None, name
+        assert create(name).options == model(), name
+
+
+def rows_of(tmp_path: Path, check: str) -> list[dict[str, Any]]:
+    return [r for r in stored(tmp_path, status=None).values() if r["check"] == check]
+
+
+def test_a_disabled_check_does_not_run_and_does_not_resolve_its_findings(tmp_path):
+    run_with(tmp_path, leaky(DAY), "a.harl", {})
+    # fixed traffic 10 days later: had the check run, its finding would have resolved
+    summary = run_with(tmp_path, clean(DAY + timedelta(days=10)), "b.harl",
+                       {"sensitive_data_without_auth": {"enabled": False}})
+    assert "sensitive_data_without_auth" not in summary["checks"] and len(summary["checks"]) == 13
+    assert summary["disabled"] == ["sensitive_data_without_auth"]
+    (row,) = rows_of(tmp_path, "sensitive_data_without_auth")
+    assert row["status"] == "open" and row["runs"] == 1 and row["resolved_run"] is None
+    # enabled again, it runs and resolves
+    summary = run_with(tmp_path, clean(DAY + timedelta(days=11)), "c.harl", {})
+    assert summary["disabled"] == [] and "sensitive_data_without_auth" in summary["checks"]
+    (row,) = rows_of(tmp_path, "sensitive_data_without_auth")
+    assert row["status"] == "resolved"
+
+
+def test_a_disabled_check_does_not_raise_findings(tmp_path):
+    summary = run_with(tmp_path, leaky(DAY), "a.harl", {"sensitive_data_without_auth": {"enabled": False}})
+    assert "sensitive_data_without_auth" not in summary["by_check"]
+    assert rows_of(tmp_path, "sensitive_data_without_auth") == []
+
+
+def test_an_explicit_check_list_also_skips_disabled_checks(tmp_path):
+    run_id = analyze_lines(tmp_path, leaky(DAY), "a.harl")
+    with Catalog(tmp_path / "data") as catalog:
+        summary = run_checks(catalog, run_id, [configured("sensitive_data_without_auth", enabled=False)])
+    assert summary["checks"] == [] and summary["disabled"] == ["sensitive_data_without_auth"]
+    assert summary["found"] == 0
+
+
+def test_the_severity_setting_overrides_the_checks_rating(tmp_path):
+    lines = leaky(DAY) + [harl("http://api.bank.example/v1/rates", client=EXTERNAL)]
+    run_with(tmp_path, lines, "a.harl", {"sensitive_data_without_auth": {"severity": "critical"},
+                                         "plaintext_http": {"severity": "info"}})
+    assert [r["severity"] for r in rows_of(tmp_path, "sensitive_data_without_auth")] == ["critical"]  # was high
+    assert [r["severity"] for r in rows_of(tmp_path, "plaintext_http")] == ["info"]  # was medium
+
+
+def test_the_window_comes_from_the_settings_unless_given(tmp_path):
+    run_with(tmp_path, leaky(DAY), "a.harl", {})
+    run_id = analyze_lines(tmp_path, clean(DAY + timedelta(days=3)), "b.harl")
+    for days, status in ((7, "open"), (2, "resolved")):
+        with Catalog(tmp_path / "data") as catalog:
+            run_checks(catalog, run_id, settings=PostureSettings(window_days=days))
+        assert [r["status"] for r in rows_of(tmp_path, "sensitive_data_without_auth")] == [status]
+
+
+@pytest.mark.parametrize(
+    ("checks", "message"),
+    [
+        ({"no_rate_limitting": {}}, "posture.checks: unknown check(s) no_rate_limitting (installed: bola_prone_ids,"),
+        ({"no_rate_limiting": {"max_requests": 1}},
+         "posture.checks.no_rate_limiting: max_requests: Input should be greater than or equal to 2"),
+    ],
+)
+def test_the_registry_names_the_check_and_field(checks, message):
+    with pytest.raises(ConfigError) as info:
+        create_all(PostureSettings.model_construct(checks=checks))  # as if validation had been skipped
+    assert message in str(info.value)
+
+
+def test_every_check_setting_is_documented_in_the_readme():
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    rows = [line for line in readme.splitlines() if line.startswith("| `posture.checks") or "`ignored_types`" in line]
+    for name, cls in check_classes().items():
+        for field in settings_model(cls).model_fields:
+            assert any(field in row and (name in row or field in ("enabled", "severity")) for row in rows), (
+                f"posture.checks.{name}.{field} is not in the README's Configuration table")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import ValidationError
 
 from apisight.config import DetectSettings
@@ -14,6 +16,21 @@ GROUP = "apisight.detectors"
 
 def available() -> dict[str, type[Detector]]:
     return load_group(GROUP, "detector")  # type: ignore[return-value]
+
+
+def settings_problems(raw: dict[str, Any]) -> list[tuple[str, str]]:
+    """What is wrong with ``detect.detectors``, as (detector name or ``""``, problem) pairs."""
+    known = available()
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        return [("", f"unknown detector(s) {', '.join(unknown)} (installed: {', '.join(sorted(known))})")]
+    problems: list[tuple[str, str]] = []
+    for name, options in raw.items():
+        try:
+            known[name].settings_model.model_validate(options or {})
+        except ValidationError as e:
+            problems.extend((name, f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}") for err in e.errors())
+    return problems
 
 
 def enabled_detectors(settings: DetectSettings) -> list[Detector]:

@@ -2,8 +2,10 @@
 
 A check (one module under ``posture/checks``, registered in the ``apisight.checks``
 entry-point group) has a stable ``name``, an OWASP API Security Top 10 2023 category,
-a default ``severity``, a ``remediation`` and ``find(catalog, since)``, which returns
-its findings from one evidence query in ``store.findings``.
+a default ``severity``, a ``remediation``, its settings (``settings_model``, a
+:class:`CheckOptions` subclass holding its thresholds, set under
+``posture.checks.<name>``) and ``find(catalog, since)``, which returns its findings
+from one evidence query in ``store.findings``, the thresholds passed as parameters.
 
 Evidence window and resolution. Time comes from the events, not the wall clock: "now"
 is the newest stored event, and checks look at events from ``now - window`` on. A
@@ -11,29 +13,37 @@ finding is one row in the ``findings`` table for as long as it persists (same id
 hash of check, host, method and template); each run that finds it again refreshes its
 evidence, event count and last_seen. It becomes ``resolved`` when its check ran
 without error and found no evidence in the window — the weakness has not been seen in
-the last ``window`` of traffic (or retention removed the events). A check that fails
-or is not installed resolves nothing; a resolved finding found again is reopened.
+the last ``window`` of traffic (or retention removed the events). A check that fails,
+is disabled or is not installed resolves nothing; a resolved finding found again is
+reopened. A check whose thresholds were changed resolves what no longer meets them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from functools import cache
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, Protocol, TypeVar, cast
 
 import orjson
 import polars as pl
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from apisight.store import Catalog
 from apisight.store import findings as store
+
+if TYPE_CHECKING:
+    from apisight.config import PostureSettings
 
 log = logging.getLogger(__name__)
 
 #: How far back (from the newest stored event) a run looks for evidence.
 DEFAULT_WINDOW = timedelta(days=7)
 SEVERITIES = ("critical", "high", "medium", "low", "info")
+Severity = Literal["critical", "high", "medium", "low", "info"]
 #: Columns of an evidence frame that are the finding's own fields, not evidence.
 _OWN_COLUMNS = ("host", "method", "path", "first_seen", "last_seen", "owasp", "severity")
 
@@ -58,6 +68,65 @@ class Finding:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
+@cache
+def _known_types() -> tuple[str, ...]:
+    # imported when a list is first configured: it reads the recognizer YAML (once; settings
+    # are validated again for every batch)
+    from apisight.sensitive.catalog import load_catalog
+
+    return tuple(load_catalog().names)
+
+
+def _sensitive_types(value: tuple[str, ...]) -> tuple[str, ...]:
+    known = _known_types()
+    unknown = sorted(set(value) - set(known))
+    if unknown:
+        raise ValueError(f"unknown sensitive-data type(s) {', '.join(unknown)} (known: {', '.join(known)})")
+    return value
+
+
+#: A list of sensitive-data types (recognizer names); unknown ones are rejected.
+SensitiveTypes = Annotated[tuple[str, ...], AfterValidator(_sensitive_types)]
+
+
+def _compiles(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as e:
+        raise ValueError(f"regular expression {value!r} does not compile: {e}") from e
+    return value
+
+
+#: A regular expression. DuckDB matches it (RE2: no look-arounds or back-references); Python's
+#: ``re`` only checks it here, so an RE2-only error shows as the check failing at run time.
+Regex = Annotated[str, AfterValidator(_compiles)]
+
+
+def _not_empty(value: tuple[Any, ...]) -> tuple[Any, ...]:
+    if not value:
+        raise ValueError("give at least one (to run none, disable the check: enabled: false)")
+    return value
+
+
+#: Marks a list setting that must not be empty (checked after its items, so a bad item is
+#: reported alone).
+NonEmpty = AfterValidator(_not_empty)
+
+
+class CheckOptions(BaseModel):
+    """Settings every check has (``posture.checks.<name>``); each check adds its thresholds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = Field(default=True, description=(
+        "run the check; a disabled check neither raises nor resolves findings (its open ones stay as they are)"))
+    severity: Severity | None = Field(
+        default=None, description="every finding of the check gets this severity instead of the check's own rating")
+
+
+OptionsT = TypeVar("OptionsT", bound=CheckOptions)
+
+
 class Check(Protocol):
     """What a posture check provides; built-ins and plugins alike."""
 
@@ -66,9 +135,31 @@ class Check(Protocol):
     severity: str
     remediation: str
 
+    @property
+    def options(self) -> CheckOptions:
+        """Its validated ``posture.checks.<name>`` settings."""
+        ...
+
     def find(self, catalog: Catalog, since: datetime) -> list[Finding]:
         """Findings from the stored events at or after ``since``."""
         ...
+
+
+class BaseCheck(Generic[OptionsT]):
+    """Base class of the built-in checks: set the class attributes, ``settings_model`` and
+    :meth:`find`. Constructed with its options (the model's defaults when none are given)."""
+
+    name: str
+    owasp: str
+    severity: str
+    remediation: str
+    settings_model: type[CheckOptions] = CheckOptions
+
+    def __init__(self, options: OptionsT | None = None) -> None:
+        self.options: OptionsT = options if options is not None else cast(OptionsT, self.settings_model())
+
+    def find(self, catalog: Catalog, since: datetime) -> list[Finding]:
+        raise NotImplementedError
 
 
 def finding_id(check: str, host: str, method: str, path: str) -> str:
@@ -81,9 +172,11 @@ def findings_from_frame(check: Check, frame: pl.DataFrame) -> list[Finding]:
     """One finding per row of an evidence frame (``store.findings`` queries).
 
     ``host``, ``method``, ``path``, ``first_seen``, ``last_seen`` are the finding's; an
-    ``owasp`` or ``severity`` column overrides the check's default for that row; every
-    other column is evidence.
+    ``owasp`` or ``severity`` column overrides the check's default for that row, and the
+    ``severity`` setting of the check (``posture.checks.<name>.severity``) overrides both;
+    every other column is evidence.
     """
+    override = _options(check).severity
     out = []
     for row in frame.to_dicts():
         host, method, path = row.get("host") or "", row.get("method") or "", row.get("path") or ""
@@ -91,7 +184,7 @@ def findings_from_frame(check: Check, frame: pl.DataFrame) -> list[Finding]:
             id=finding_id(check.name, host, method, path),
             check=check.name,
             owasp=row.get("owasp") or check.owasp,
-            severity=row.get("severity") or check.severity,
+            severity=override or row.get("severity") or check.severity,
             host=host,
             method=method,
             path=path,
@@ -107,17 +200,26 @@ def run_checks(
     catalog: Catalog,
     run_id: str,
     checks: list[Check] | None = None,
-    window: timedelta = DEFAULT_WINDOW,
+    window: timedelta | None = None,
+    *,
+    settings: PostureSettings | None = None,
 ) -> dict[str, Any]:
-    """Run every check (default: all registered), store the findings, return a summary.
+    """Run the checks, store the findings, return a summary.
 
+    ``checks`` defaults to every installed check with its options from ``settings``
+    (``posture.checks``; defaults when None); ``window`` to ``settings.window_days``.
     A check that raises is logged and reported under ``failed``; its stored findings are
-    left as they were.
+    left as they were. A disabled check (``enabled: false``) does not run and does not
+    resolve its open findings either — not seeing a weakness because nobody looked is not
+    a fix — so they stay open, unrefreshed, until the check runs again;
+    it is reported under ``disabled``.
     """
     if checks is None:
         from apisight.posture.checks import create_all
 
-        checks = create_all()
+        checks = create_all(settings)
+    if window is None:
+        window = timedelta(days=settings.window_days) if settings is not None else DEFAULT_WINDOW
     db = catalog.db
     store.ensure_tables(db)
     now = store.newest_event(db)
@@ -125,6 +227,8 @@ def run_checks(
     ran: list[str] = []
     failed: dict[str, str] = {}
     by_check: dict[str, int] = {}
+    disabled = [c.name for c in checks if not _options(c).enabled]
+    checks = [c for c in checks if _options(c).enabled]
     if now is not None:
         since = now - window
         for check in checks:
@@ -144,11 +248,17 @@ def run_checks(
     return {
         "checks": ran,
         "failed": failed,
+        "disabled": disabled,
         "found": len(found),
         "by_check": by_check,
         "by_severity": by_severity,
         **counts,
     }
+
+
+def _options(check: Check) -> CheckOptions:
+    """The check's options; a plugin written before checks had settings gets the common defaults."""
+    return getattr(check, "options", None) or CheckOptions()
 
 
 def _frame(found: list[Finding]) -> pl.DataFrame:

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from apisight.posture.findings import Finding, findings_from_frame
+from pydantic import Field
+
+from apisight.posture.findings import BaseCheck, CheckOptions, Finding, SensitiveTypes, findings_from_frame
 from apisight.store import Catalog
 from apisight.store import findings as queries
 
 
-class BolaProneIdsCheck:
+class BolaProneIdsOptions(CheckOptions):
+    min_ids: int = Field(default=10, ge=2, description="distinct ids seen, and read by one principal")
+    max_median_gap: int = Field(default=1000, ge=1, description="median gap between neighbouring ids, at most")
+    min_numeric_share: float = Field(default=0.9, gt=0, le=1, description="share of the values that are integers")
+    ignored_types: SensitiveTypes = Field(default=("ip_address",),
+                                          description="sensitive types that do not make it high")
+
+
+class BolaProneIdsCheck(BaseCheck[BolaProneIdsOptions]):
     """A path parameter of the template carries sequential integers (at least
     ``min_numeric_share`` of its values numeric, ``min_ids`` distinct, a median gap between
     neighbouring ids of at most ``max_median_gap``) and one principal (JWT subject, API key,
@@ -28,12 +38,10 @@ class BolaProneIdsCheck:
         "reads another user's object. Expose random identifiers (UUIDv4 or opaque ids) instead of database "
         "sequence numbers so ids cannot be enumerated."
     )
-    min_ids = 10
-    max_median_gap = 1000
-    min_numeric_share = 0.9
-    ignored_types: tuple[str, ...] = ("ip_address",)
+    settings_model = BolaProneIdsOptions
 
     def find(self, catalog: Catalog, since: datetime) -> list[Finding]:
-        frame = queries.enumerable_ids(catalog.db, since, self.min_ids, self.max_median_gap, self.min_numeric_share,
-                                       list(self.ignored_types))
+        o = self.options
+        frame = queries.enumerable_ids(catalog.db, since, o.min_ids, o.max_median_gap, o.min_numeric_share,
+                                       list(o.ignored_types))
         return findings_from_frame(self, frame)

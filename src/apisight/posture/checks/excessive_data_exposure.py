@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Literal
 
-from apisight.posture.findings import Finding, findings_from_frame
+from pydantic import Field
+
+from apisight.posture.findings import (
+    BaseCheck,
+    CheckOptions,
+    Finding,
+    NonEmpty,
+    SensitiveTypes,
+    findings_from_frame,
+)
 from apisight.store import Catalog
 from apisight.store import findings as queries
 
 
-class ExcessiveDataExposureCheck:
+class ExcessiveDataExposureOptions(CheckOptions):
+    spec_statuses: Annotated[tuple[Literal["documented", "zombie"], ...], NonEmpty] = Field(
+        default=("documented", "zombie"), description="inventory statuses whose drift is judged")
+    ignored_types: SensitiveTypes = Field(default=(), description="sensitive types that do not make it high")
+
+
+class ExcessiveDataExposureCheck(BaseCheck[ExcessiveDataExposureOptions]):
     """A documented endpoint (``documented`` or ``zombie`` in the inventory) whose drift lists
     undocumented top-level response fields, and whose successful responses in the window carried
     them. Low; high when clear sensitive data sat in one of those fields. Needs a spec that
@@ -25,10 +41,9 @@ class ExcessiveDataExposureCheck:
         "object, and drop the fields evidence lists; if a field is meant to be there, document it in the spec "
         "so it is reviewed."
     )
-    spec_statuses: tuple[str, ...] = ("documented", "zombie")
-    ignored_types: tuple[str, ...] = ()
+    settings_model = ExcessiveDataExposureOptions
 
     def find(self, catalog: Catalog, since: datetime) -> list[Finding]:
-        frame = queries.undocumented_response_fields(catalog.db, since, list(self.spec_statuses),
-                                                     list(self.ignored_types))
+        o = self.options
+        frame = queries.undocumented_response_fields(catalog.db, since, list(o.spec_statuses), list(o.ignored_types))
         return findings_from_frame(self, frame)

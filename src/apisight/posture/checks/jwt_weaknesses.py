@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from apisight.posture.findings import Finding, findings_from_frame
+from pydantic import Field
+
+from apisight.posture.findings import BaseCheck, CheckOptions, Finding, findings_from_frame
 from apisight.store import Catalog
 from apisight.store import findings as queries
 
 
-class JwtWeaknessesCheck:
+class JwtWeaknessesOptions(CheckOptions):
+    max_lifetime_s: int = Field(default=24 * 3600, ge=1,
+                                description="a token whose exp lies further than this after the request is long-lived")
+    expiry_leeway_s: int = Field(default=300, ge=0, le=24 * 3600,
+                                 description="clock skew tolerated before an accepted expired token counts")
+
+
+class JwtWeaknessesCheck(BaseCheck[JwtWeaknessesOptions]):
     """Bearer JWTs the endpoint received, judged from their decoded header and claims (never
     verified, never stored): ``alg: none`` (critical); HS* from an issuer that also signs with
     RS/ES/PS/EdDSA, the algorithm-confusion setup (high); a 2xx answer to a token whose ``exp``
@@ -26,11 +35,8 @@ class JwtWeaknessesCheck:
         "issuer rather than a shared HMAC secret; require and check exp (a clock leeway of a minute at most) and "
         "issue access tokens that live minutes, not days, with refresh tokens for longer sessions."
     )
-    #: A token whose ``exp`` lies further than this after the request is long-lived.
-    max_lifetime_s = 24 * 3600
-    #: Clock skew tolerated before an accepted expired token counts.
-    expiry_leeway_s = 300
+    settings_model = JwtWeaknessesOptions
 
     def find(self, catalog: Catalog, since: datetime) -> list[Finding]:
-        frame = queries.jwt_weaknesses(catalog.db, since, self.max_lifetime_s, self.expiry_leeway_s)
+        frame = queries.jwt_weaknesses(catalog.db, since, self.options.max_lifetime_s, self.options.expiry_leeway_s)
         return findings_from_frame(self, frame)

@@ -4,12 +4,33 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from apisight.posture.findings import Finding, findings_from_frame
+from pydantic import Field, field_validator
+
+from apisight.posture.findings import BaseCheck, CheckOptions, Finding, SensitiveTypes, findings_from_frame
 from apisight.store import Catalog
 from apisight.store import findings as queries
 
 
-class MissingSecurityHeadersCheck:
+class MissingSecurityHeadersOptions(CheckOptions):
+    complete_header_sources: tuple[str, ...] = Field(
+        default=("har", "harl", "kong"), description="formats (readers) that store every response header sent")
+    min_reflected_origins: int = Field(default=3, ge=1,
+                                       description="distinct echoed origins that tell reflection from an allowlist")
+    ignored_types: SensitiveTypes = Field(default=("ip_address",),
+                                          description="sensitive types that do not need Cache-Control: no-store")
+
+    @field_validator("complete_header_sources")
+    @classmethod
+    def _installed_formats(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from apisight.readers import registry  # only when the list is configured
+
+        unknown = sorted(set(value) - set(registry.names()))
+        if unknown:
+            raise ValueError(f"unknown format(s) {', '.join(unknown)} (installed: {', '.join(registry.names())})")
+        return value
+
+
+class MissingSecurityHeadersCheck(BaseCheck[MissingSecurityHeadersOptions]):
     """From the response headers the source recorded: responses with clear sensitive data and no
     ``Cache-Control: no-store`` (medium); ``Access-Control-Allow-Origin: *`` with
     ``Access-Control-Allow-Credentials: true`` (medium); the request's ``Origin`` echoed back,
@@ -30,13 +51,10 @@ class MissingSecurityHeadersCheck:
         "For CORS, answer only origins from an explicit allowlist, never echo the request's Origin or allow "
         "`null`, and never combine `*` with Access-Control-Allow-Credentials; send `Vary: Origin`."
     )
-    #: Readers that store every response header the server sent.
-    complete_header_sources: tuple[str, ...] = ("har", "harl", "kong")
-    #: Distinct echoed origins that tell reflection apart from a small allowlist.
-    min_reflected_origins = 3
-    ignored_types: tuple[str, ...] = ("ip_address",)
+    settings_model = MissingSecurityHeadersOptions
 
     def find(self, catalog: Catalog, since: datetime) -> list[Finding]:
-        frame = queries.security_headers(catalog.db, since, list(self.complete_header_sources),
-                                         self.min_reflected_origins, list(self.ignored_types))
+        o = self.options
+        frame = queries.security_headers(catalog.db, since, list(o.complete_header_sources), o.min_reflected_origins,
+                                         list(o.ignored_types))
         return findings_from_frame(self, frame)

@@ -6,12 +6,12 @@ from datetime import datetime
 
 import polars as pl
 
-from apisight.posture.findings import Finding, findings_from_frame
+from apisight.posture.findings import BaseCheck, CheckOptions, Finding, findings_from_frame
 from apisight.store import Catalog
 from apisight.store import findings as queries
 
 
-class PlaintextHttpCheck:
+class PlaintextHttpCheck(BaseCheck[CheckOptions]):
     """External clients called the endpoint over ``http``; credentials sent that way make it high."""
 
     name = "plaintext_http"

@@ -5,13 +5,29 @@ from __future__ import annotations
 from datetime import datetime
 
 import polars as pl
+from pydantic import Field
 
-from apisight.posture.findings import SEVERITIES, Check, Finding, findings_from_frame
+from apisight.posture.findings import (
+    SEVERITIES,
+    BaseCheck,
+    Check,
+    CheckOptions,
+    Finding,
+    SensitiveTypes,
+    findings_from_frame,
+)
 from apisight.store import Catalog
 from apisight.store import findings as queries
 
 
-class ShadowEndpointCheck:
+class InventoryCheckOptions(CheckOptions):
+    """Settings of the inventory checks (shadow_endpoint, zombie_endpoint)."""
+
+    ignored_types: SensitiveTypes = Field(default=("ip_address",),
+                                          description="sensitive types that do not raise the severity")
+
+
+class ShadowEndpointCheck(BaseCheck[InventoryCheckOptions]):
     """The inventory marks the endpoint ``shadow`` (called, in no spec, or a documented path called
     with an undocumented method) on a host that a spec covers; without any spec every endpoint
     is shadow, so nothing fires. Low; one level up if it served clear sensitive data in the
@@ -25,10 +41,10 @@ class ShadowEndpointCheck:
         "gets reviewed and tested, or remove the route and block it at the gateway. Until then, put it behind "
         "the same authentication as the documented API."
     )
-    ignored_types: tuple[str, ...] = ("ip_address",)
+    settings_model = InventoryCheckOptions
 
     def find(self, catalog: Catalog, since: datetime) -> list[Finding]:
-        return inventory_findings(self, catalog, since, "shadow", self.ignored_types)
+        return inventory_findings(self, catalog, since, "shadow", self.options.ignored_types)
 
 
 def inventory_findings(

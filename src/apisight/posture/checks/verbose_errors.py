@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import polars as pl
+from pydantic import BaseModel, ConfigDict, Field
 
-from apisight.posture.findings import Finding, findings_from_frame
+from apisight.posture.findings import BaseCheck, CheckOptions, Finding, NonEmpty, Regex, findings_from_frame
 from apisight.store import Catalog
 from apisight.store import findings as queries
 
@@ -27,10 +29,25 @@ MARKERS: list[tuple[str, str]] = [
 ]
 
 
-class VerboseErrorsCheck:
+class ErrorMarker(BaseModel):
+    """An error body matching ``pattern`` shows ``kind`` (python_traceback, sql_error, …)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: str = Field(min_length=1)
+    pattern: Regex
+
+
+class VerboseErrorsOptions(CheckOptions):
+    markers: Annotated[tuple[ErrorMarker, ...], NonEmpty] = Field(
+        default=tuple(ErrorMarker(kind=k, pattern=p) for k, p in MARKERS),
+        description="replaces the built-in markers")
+
+
+class VerboseErrorsCheck(BaseCheck[VerboseErrorsOptions]):
     """Error responses (status >= 400) whose body shows a stack trace, an SQL error or a framework
     debug page: internals (paths, versions, queries) an attacker uses to aim the next request.
-    Markers are data (:data:`MARKERS`)."""
+    Markers are data (``markers``, by default :data:`MARKERS`)."""
 
     name = "verbose_errors"
     owasp = "API8:2023 Security Misconfiguration"
@@ -39,8 +56,9 @@ class VerboseErrorsCheck:
         "Return a generic error body (a message and a correlation id) and log the details server-side; turn "
         "off debug mode and framework error pages in production, and map database errors to a generic 500."
     )
-    markers = MARKERS
+    settings_model = VerboseErrorsOptions
 
     def find(self, catalog: Catalog, since: datetime) -> list[Finding]:
-        markers = pl.DataFrame(self.markers, schema=["kind", "pattern"], orient="row")
+        markers = pl.DataFrame([m.model_dump() for m in self.options.markers],
+                               schema={"kind": pl.String, "pattern": pl.String})
         return findings_from_frame(self, queries.verbose_errors(catalog.db, since, markers))

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from apisight.posture.checks.shadow_endpoint import inventory_findings
-from apisight.posture.findings import Finding
+from apisight.posture.checks.shadow_endpoint import InventoryCheckOptions, inventory_findings
+from apisight.posture.findings import BaseCheck, Finding
 from apisight.store import Catalog
 
 
-class ZombieEndpointCheck:
+class ZombieEndpointCheck(BaseCheck[InventoryCheckOptions]):
     """The inventory marks the endpoint ``zombie`` (deprecated in its spec, or an older version
     whose successor is documented) and it was still called in the window. Medium; one level up
     if it served clear sensitive data, one more (critical) if it also answered 2xx to requests
@@ -23,7 +23,7 @@ class ZombieEndpointCheck:
         "date with Deprecation/Sunset headers (RFC 8594), then answer 410 Gone at the gateway and remove the "
         "code. Until then, give it the same authentication and fixes as the current version."
     )
-    ignored_types: tuple[str, ...] = ("ip_address",)
+    settings_model = InventoryCheckOptions
 
     def find(self, catalog: Catalog, since: datetime) -> list[Finding]:
-        return inventory_findings(self, catalog, since, "zombie", self.ignored_types)
+        return inventory_findings(self, catalog, since, "zombie", self.options.ignored_types)
