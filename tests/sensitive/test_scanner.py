@@ -186,19 +186,19 @@ _span = st.tuples(
 def test_overlap_resolution_matches_whole_row_greedy(raw: list[tuple[int, int, int, float, int]]) -> None:
     import numpy as np
 
-    from apisight.sensitive.scanner import _Found, _Outcome, _resolve_overlaps
+    from apisight.sensitive.overlaps import Found, Outcome, resolve_overlaps
     from apisight.sensitive.validators import Verdict
 
     # rows are 100 bytes apart in the joined buffer; the expression id doubles as the order
     spans = [(row, 100 * row + s, 100 * row + s + n, conf, order, order) for row, s, n, conf, order in raw]
-    outcomes = [_Outcome(s[4], None, "p", Verdict(True), "", s[3]) for s in spans]  # type: ignore[arg-type]
-    found = _Found(
+    outcomes = [Outcome(s[4], None, "p", Verdict(True), "", s[3]) for s in spans]  # type: ignore[arg-type]
+    found = Found(
         *(np.array([s[k] for s in spans], dtype=np.int64) for k in (0, 1, 2, 5)),
         np.arange(len(spans), dtype=np.int64),
         outcomes,
         {},
     )
-    got = _resolve_overlaps(found, 0.5).tolist()
+    got = resolve_overlaps(found, 0.5).tolist()
     want = _reference_overlaps(spans, 0.5)
     assert [spans[i][:3] for i in got] == [spans[i][:3] for i in want]
 

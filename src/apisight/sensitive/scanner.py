@@ -7,7 +7,8 @@ back to rows with a binary search over the row starts (measured faster than one
 ``scan`` per text: see ``bench/`` and the module's tests). Then:
 
 1. candidates stay columns (NumPy arrays of expression, start, end, row); the
-   separator, dotted-number and start-of-value checks run on whole arrays;
+   separator, dotted-number and start-of-value checks run on whole arrays
+   (:mod:`apisight.sensitive.candidates`);
 2. value patterns: the longest match at each start is tried first, a shorter one
    only if it fails (a grouped IBAN may end at any group);
 3. field patterns: Hyperscan found a hinting field name; the value right after it is
@@ -18,7 +19,8 @@ back to rows with a binary search over the row starts (measured faster than one
    events. A field name just before a value (``"pan":``, ``card_number=``, ``<iban>``)
    raises confidence and is the evidence some rules need;
 5. overlapping findings in one text keep the most confident one: pairs (nearly every
-   overlap) are decided on whole arrays, only larger clusters are ranked in Python;
+   overlap) are decided on whole arrays, only larger clusters are ranked in Python
+   (:mod:`apisight.sensitive.overlaps`);
 6. field paths are resolved only for texts with findings; the per-value columns are
    built once per distinct outcome and gathered into the frame.
 
@@ -29,19 +31,18 @@ of the normalised value (empty for masked PANs, which are not values).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-import hyperscan
 import numpy as np
 import polars as pl
 
-from apisight.errors import ConfigError
 from apisight.fingerprints import Fingerprinter
-from apisight.sensitive import masking, validators
-from apisight.sensitive.catalog import Catalog, PatternSpec, Recognizer, load_catalog
+from apisight.sensitive import masking
+from apisight.sensitive.candidates import CandidateFinder, Expr, field_value, join_texts
+from apisight.sensitive.catalog import Catalog, load_catalog
 from apisight.sensitive.fieldpath import field_paths, key_before, sniff_format
+from apisight.sensitive.overlaps import Found, Outcome, resolve_overlaps
 from apisight.sensitive.validators import Context, Verdict
 
 #: The findings frame.
@@ -62,53 +63,6 @@ FINDINGS_SCHEMA: dict[str, pl.DataType] = {
 }
 
 HINT_BONUS = 0.3
-_SEP = b"\n"
-#: A field name just before a value: JSON/YAML/form key or an XML element.
-_QUOTED = {0x22: re.compile(rb'"((?:[^"\\\n]|\\.){0,512})"'), 0x27: re.compile(rb"'([^'\n]{0,512})'")}
-#: ``_QUOTED[0x22]`` unrolled and unbounded: the same match whenever the value is at most
-#: 512 bytes (then it is at most 512 characters or escapes), at a fraction of the cost
-_DOUBLE_QUOTED = re.compile(rb'"([^"\\\n]*(?:\\.[^"\\\n]*)*)"')
-_UNQUOTED = re.compile(rb"""[^\s&,;}\]<"']{1,512}""")
-_XML_TEXT = re.compile(rb"[^<\n]{1,512}")
-
-
-@dataclass(frozen=True, slots=True)
-class _Expr:
-    """One Hyperscan expression: a value pattern, or a recognizer's field-name finder."""
-
-    order: int  # the recognizer's position in the catalogue
-    rec: Recognizer
-    pattern: PatternSpec | None  # None: a field-name expression
-    validate: Callable[[str, Context], Verdict] | None
-    context: tuple[tuple[PatternSpec, re.Pattern[str], Callable[[str, Context], Verdict] | None], ...] = ()
-    back: re.Pattern[bytes] | None = None  # finds the start from the end when Hyperscan gives none
-    width: int = 0  # how far back the start can be
-
-
-@dataclass(slots=True)
-class _Outcome:
-    """What one distinct candidate came to: every column of its findings but place and path."""
-
-    order: int  # the recognizer's position: breaks ties between overlapping findings
-    rec: Recognizer
-    pattern: str
-    verdict: Verdict
-    value: str
-    confidence: float
-    preview: tuple[str, str | None] | None = None  # (masked, fingerprint), filled for the frame
-
-
-@dataclass(slots=True)
-class _Found:
-    """Accepted candidates of one batch, as columns; ``vid`` indexes ``outcomes``."""
-
-    row: np.ndarray
-    start: np.ndarray  # absolute offsets in the buffer
-    end: np.ndarray
-    expr: np.ndarray
-    vid: np.ndarray
-    outcomes: list[_Outcome]
-    names: dict[int, str | None]  # field name before an absolute offset, as key_before gave it
 
 
 @dataclass(slots=True)
@@ -116,10 +70,10 @@ class _Batch:
     """One batch's distinct outcomes (memo key -> index, -1 for rejected) and field names."""
 
     names: dict[int, str | None]  # field name before an absolute offset, as key_before gave it
-    outcomes: list[_Outcome] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
     vids: dict[tuple[object, ...], int] = field(default_factory=dict)
 
-    def add(self, outcome: _Outcome | None) -> int:
+    def add(self, outcome: Outcome | None) -> int:
         if outcome is None:
             return -1
         self.outcomes.append(outcome)
@@ -142,78 +96,25 @@ class Scanner:
         self._context_default = Context(hinted=False, default_region=default_region)
         self._context_hinted = Context(hinted=True, default_region=default_region)
         self.min_confidence = min_confidence
-        self._exprs: list[_Expr] = []
-        expressions: list[bytes] = []
-        flags: list[int] = []
-        som = hyperscan.HS_FLAG_SOM_LEFTMOST
-        for order, rec in enumerate(self.catalog.recognizers):
-            context = []
-            for pattern in rec.patterns:
-                check = validators.VALIDATORS[v] if (v := rec.validator_for(pattern)) else None
-                if rec.needs_context(pattern):
-                    context.append((pattern, re.compile(pattern.regex, re.DOTALL), check))
-                    continue
-                caseless = hyperscan.HS_FLAG_CASELESS if pattern.caseless else 0
-                if _leading_repeat(pattern.regex):
-                    # Hyperscan's start-of-match tracking costs 5-30x scan speed on patterns that
-                    # open with a variable-width class (e-mail local parts): find the start in
-                    # Python from the end instead, only for candidates.
-                    back = re.compile(
-                        b"(?:" + pattern.regex.encode() + rb")\Z", re.IGNORECASE if caseless else 0
-                    )
-                    width = min(_max_width(pattern.regex), 512)
-                    self._exprs.append(_Expr(order, rec, pattern, check, back=back, width=width))
-                    flags.append(caseless)
-                else:
-                    self._exprs.append(_Expr(order, rec, pattern, check))
-                    flags.append(som | caseless)
-                expressions.append(pattern.regex.encode())
-            if context:
-                # field names: only the end matters (the value starts there), so no SOM
-                self._exprs.append(_Expr(order, rec, None, None, tuple(context)))
-                expressions.append(rec.key_expression().encode())
-                flags.append(hyperscan.HS_FLAG_CASELESS)
-        self._needs_start = np.array(
-            [e.back is not None or e.pattern is None for e in self._exprs], dtype=bool
-        )
-        self._value_expr = np.array([e.pattern is not None for e in self._exprs], dtype=bool)
-        self._hinted_expr = np.array([e.pattern is not None and bool(e.rec.field_hints) for e in self._exprs])
+        self._finder = CandidateFinder(self.catalog)
+        self._exprs = self._finder.exprs
+        self._value_expr = self._finder.value_expr
+        self._hinted_expr = self._finder.hinted_expr
         #: (expression, candidate bytes[, hint]) -> outcome, or None when rejected; in memory only
-        self._memo: dict[tuple[object, ...], _Outcome | None] = {}
+        self._memo: dict[tuple[object, ...], Outcome | None] = {}
         self._verdicts: dict[tuple[object, str, bool], Verdict] = {}
         self._hints: dict[tuple[int, str], bool] = {}
         self._previews: dict[tuple[str, str, str], tuple[str, str | None]] = {}
-        self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        try:
-            self._db.compile(expressions=expressions, ids=list(range(len(expressions))), flags=flags)
-        except hyperscan.error as e:
-            raise ConfigError(
-                f"recognizer patterns do not compile for Hyperscan: {_culprit(self._exprs, expressions, flags)}"
-            ) from e
 
     # --- stage 1: candidates ------------------------------------------------------------
 
     def _buffer(self, texts: pl.Series) -> tuple[bytes, np.ndarray, np.ndarray]:
-        s = texts.cast(pl.String).fill_null("")
-        lengths = s.str.len_bytes().cast(pl.Int64).to_numpy()
-        starts = np.zeros(len(lengths), dtype=np.int64)
-        if len(lengths) > 1:
-            np.cumsum(lengths[:-1] + len(_SEP), out=starts[1:])
-        # joined and handed over as bytes by Polars: no Python str of the whole batch
-        buf = s.str.join(_SEP.decode()).cast(pl.Binary).item() if len(s) else b""
-        return buf, starts, starts + lengths
+        """The batch as one buffer with row starts and ends (:func:`join_texts`; bench/ times it)."""
+        return join_texts(texts)
 
     def candidates(self, buf: bytes) -> np.ndarray:
         """Raw Hyperscan matches over ``buf`` as an (n, 3) array of expression id, start, end."""
-        hits: list[int] = []  # flat: one list of ints converts to NumPy faster than one of tuples
-        extend = hits.extend
-
-        def on_match(expr_id: int, start: int, end: int, flags: int, context: object) -> None:
-            extend((expr_id, start, end))
-
-        if buf:
-            self._db.scan(buf, match_event_handler=on_match)
-        return np.array(hits, dtype=np.int64).reshape(-1, 3)
+        return self._finder.matches(buf)
 
     # --- the whole pass -------------------------------------------------------------------
 
@@ -234,66 +135,16 @@ class Scanner:
         hits = self.candidates(buf)
         if not len(hits):
             return pl.DataFrame(schema=FINDINGS_SCHEMA)
-        # rows from the end offset (expressions without SOM report no start); a match that
-        # starts in an earlier row crossed the separator and is dropped
-        rows = np.searchsorted(row_starts, hits[:, 2] - 1, side="right") - 1
-        inside = (hits[:, 1] >= row_starts[rows]) | self._needs_start[hits[:, 0]]
-        hits, rows = hits[inside], rows[inside]
-        hits, rows = self._recover_starts(buf, hits, rows, row_starts)
-        clean = ~self._dotted(buf, hits)
-        hits, rows = hits[clean], rows[clean]
-        # longest first within (row, expression, start): sort by row, id, start, -end
-        order = np.lexsort((-hits[:, 2], hits[:, 1], hits[:, 0], rows))
-        found = self._validate(buf, hits[order], rows[order], row_starts, row_ends)
-        keep = _resolve_overlaps(found, self.min_confidence)
+        hits, rows = self._finder.candidates(buf, hits, row_starts)
+        found = self._validate(buf, hits, rows, row_starts, row_ends)
+        keep = resolve_overlaps(found, self.min_confidence)
         return self._frame(buf, found, keep, row_starts, row_ends, content_types, fmt)
-
-    def _recover_starts(
-        self, buf: bytes, hits: np.ndarray, rows: np.ndarray, row_starts: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Starts for expressions scanned without SOM; a field expression's start is its value's."""
-        needs = self._needs_start[hits[:, 0]]
-        if not needs.any():
-            return hits, rows
-        exprs = self._exprs
-        # a field name: the value starts after blanks (few have any: step them all at once)
-        field_hits = np.flatnonzero(needs & ~self._value_expr[hits[:, 0]])
-        pos = hits[field_hits, 2].copy()
-        data = np.frombuffer(buf, dtype=np.uint8)
-        todo = np.arange(len(field_hits))
-        while len(todo):
-            p = pos[todo]
-            todo = todo[p < len(buf)]
-            blank = np.isin(data[pos[todo]], _BLANK_BYTES)
-            todo = todo[blank]
-            pos[todo] += 1
-        hits[field_hits, 1] = pos
-        keep = np.ones(len(hits), dtype=bool)
-        back = np.flatnonzero(needs & self._value_expr[hits[:, 0]])
-        for i, expr_id, end, row_start in zip(
-            back.tolist(), hits[back, 0].tolist(), hits[back, 2].tolist(), row_starts[rows[back]].tolist()
-        ):
-            expr = exprs[expr_id]
-            m = expr.back.search(buf, max(row_start, end - expr.width), end)  # type: ignore[union-attr]
-            if m is None:
-                keep[i] = False
-            else:
-                hits[i, 1] = m.start()
-        return hits[keep], rows[keep]
-
-    def _dotted(self, buf: bytes, hits: np.ndarray) -> np.ndarray:
-        """Value matches that are part of a longer dotted number (version, OID, amount)."""
-        data = np.frombuffer(buf, dtype=np.uint8)
-        starts, ends = hits[:, 1], hits[:, 2]
-        after = (_byte_at(data, ends) == 0x2E) & _is_digit(_byte_at(data, ends + 1))
-        before = (_byte_at(data, starts - 1) == 0x2E) & _is_digit(_byte_at(data, starts - 2))
-        return self._value_expr[hits[:, 0]] & (after | before)
 
     # --- stage 2: validation, once per distinct candidate ---------------------------------
 
     def _validate(
         self, buf: bytes, hits: np.ndarray, rows: np.ndarray, row_starts: np.ndarray, row_ends: np.ndarray
-    ) -> _Found:
+    ) -> Found:
         """Accepted candidates. ``hits`` come in (row, expression, start, -end) order: within one
         (row, expression, start) the longest is tried first and the first accepted wins."""
         ids, starts, ends = hits[:, 0], hits[:, 1], hits[:, 2]
@@ -307,7 +158,7 @@ class Scanner:
         )
         v_ok = v_vid >= 0
         f = f[f_sel]
-        return _Found(
+        return Found(
             np.concatenate((rows[v][v_ok], rows[f])),
             np.concatenate((starts[v][v_ok], f_start)),
             np.concatenate((ends[v][v_ok], f_end)),
@@ -418,7 +269,7 @@ class Scanner:
         for i, expr_id, end, row_end in zip(
             sel.tolist(), ids[sel].tolist(), starts[sel].tolist(), row_ends[rows[sel]].tolist()
         ):
-            span = _field_value(buf, end, row_end)
+            span = field_value(buf, end, row_end)
             if span is None:
                 continue
             key = (expr_id, buf[span[0] : span[1]])
@@ -438,13 +289,13 @@ class Scanner:
             np.array(v_vid, dtype=np.int64),
         )
 
-    def _remember(self, key: tuple[object, ...], outcome: _Outcome | None) -> _Outcome | None:
+    def _remember(self, key: tuple[object, ...], outcome: Outcome | None) -> Outcome | None:
         if len(self._memo) >= _CACHE_SIZE:
             self._memo.clear()
         self._memo[key] = outcome
         return outcome
 
-    def _value_outcome(self, key: tuple[object, ...], expr: _Expr) -> _Outcome | None:
+    def _value_outcome(self, key: tuple[object, ...], expr: Expr) -> Outcome | None:
         """A value pattern's candidate ``(expression, bytes, hinted)``, validated once."""
         if key in self._memo:
             return self._memo[key]
@@ -456,10 +307,10 @@ class Scanner:
         assert expr.pattern is not None
         confidence = _confidence(expr.pattern.score, verdict, bool(hinted))
         return self._remember(
-            key, _Outcome(expr.order, expr.rec, expr.pattern.name, verdict, value, confidence)
+            key, Outcome(expr.order, expr.rec, expr.pattern.name, verdict, value, confidence)
         )
 
-    def _field_outcome(self, key: tuple[object, ...], expr: _Expr) -> _Outcome | None:
+    def _field_outcome(self, key: tuple[object, ...], expr: Expr) -> Outcome | None:
         """The value after a hinting field name ``(expression, bytes)``: the first pattern that
         fully matches it and validates."""
         if key in self._memo:
@@ -472,7 +323,7 @@ class Scanner:
             if verdict.ok:
                 confidence = _confidence(pattern.score, verdict, True)
                 return self._remember(
-                    key, _Outcome(expr.order, expr.rec, pattern.name, verdict, value, confidence)
+                    key, Outcome(expr.order, expr.rec, pattern.name, verdict, value, confidence)
                 )
         return self._remember(key, None)
 
@@ -490,7 +341,7 @@ class Scanner:
             self._verdicts[key] = verdict
         return verdict
 
-    def _preview(self, o: _Outcome) -> tuple[str, str | None]:
+    def _preview(self, o: Outcome) -> tuple[str, str | None]:
         """(masked, fingerprint), once per outcome and shared by outcomes of one value."""
         if o.preview is None:
             key = (o.rec.mask, o.value, o.verdict.normalized)
@@ -511,7 +362,7 @@ class Scanner:
     def _frame(
         self,
         buf: bytes,
-        found: _Found,
+        found: Found,
         keep: np.ndarray,
         row_starts: np.ndarray,
         row_ends: np.ndarray,
@@ -522,7 +373,7 @@ class Scanner:
             return pl.DataFrame(schema=FINDINGS_SCHEMA)
         rows, starts, ends, vids = found.row[keep], found.start[keep], found.end[keep], found.vid[keep]
         bases = row_starts[rows]
-        # in (row, start) order (see _resolve_overlaps): one field-path call per row
+        # in (row, start) order (see resolve_overlaps): one field-path call per row
         cuts = np.flatnonzero(np.diff(rows)) + 1
         firsts = np.concatenate(([0], cuts)).tolist()
         lasts = np.concatenate((cuts, [len(rows)])).tolist()
@@ -575,165 +426,12 @@ class Scanner:
 
 _PLACE = ("row", "field", "start", "end")
 _UNSEEN = object()
-_BLANK_BYTES = np.array([0x20, 0x09], dtype=np.uint8)
-
-
-def _field_value(buf: bytes, end: int, row_end: int) -> tuple[int, int] | None:
-    """The span of the value right after a field name ending at ``end``: quoted, XML text or bare."""
-    lead = buf[end] if end < row_end else None
-    if lead == 0x22:
-        m = _DOUBLE_QUOTED.match(buf, end, row_end)
-        if m is not None and m.end() - m.start() > 514:  # may hold over 512 characters
-            m = _QUOTED[lead].match(buf, end, row_end)
-    elif lead in _QUOTED:
-        m = _QUOTED[lead].match(buf, end, row_end)
-    elif buf[end - 1] == 0x3E:  # <element>
-        m = _XML_TEXT.match(buf, end, row_end)
-    else:
-        m = _UNQUOTED.match(buf, end, row_end)
-    if m is None:
-        return None
-    return m.span(m.lastindex or 0)
-
-
-def _byte_at(data: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """``data[at]``, 0 where ``at`` falls outside."""
-    inside = (at >= 0) & (at < len(data))
-    out = np.zeros(len(at), dtype=np.uint8)
-    out[inside] = data[at[inside]]
-    return out
-
-
-def _is_digit(b: np.ndarray) -> np.ndarray:
-    return (b >= 0x30) & (b <= 0x39)
-
-
-def _culprit(exprs: list[_Expr], expressions: list[bytes], flags: list[int]) -> str:
-    """Name the pattern Hyperscan refuses (compiling alone), for an error that names the entry."""
-    for expr, expression, flag in zip(exprs, expressions, flags):
-        try:
-            hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK).compile(expressions=[expression], flags=[flag])
-        except hyperscan.error as e:
-            which = f"{expr.rec.name}.{expr.pattern.name}" if expr.pattern else f"{expr.rec.name} field_hints"
-            return f"{which}: {e}"
-    return "the combined database is too large"
 
 
 _CACHE_SIZE = 1 << 16
-
-
-def _leading_repeat(regex: str) -> bool:
-    """Whether a pattern opens with a variable-width repeat (where SOM is expensive)."""
-    import re._parser as sre_parse
-
-    first = list(sre_parse.parse(regex))[:1]
-    if not first:
-        return False
-    op, arg = first[0]
-    if op in (sre_parse.MAX_REPEAT, sre_parse.MIN_REPEAT):
-        return arg[0] != arg[1]
-    if op is sre_parse.SUBPATTERN:
-        return _leading_repeat_items(list(arg[-1]))
-    if op is sre_parse.BRANCH:
-        return any(_leading_repeat_items(list(b)) for b in arg[1])
-    return False
-
-
-def _leading_repeat_items(items: list) -> bool:
-    import re._parser as sre_parse
-
-    if not items:
-        return False
-    op, arg = items[0]
-    return op in (sre_parse.MAX_REPEAT, sre_parse.MIN_REPEAT) and arg[0] != arg[1]
-
-
-def _max_width(regex: str) -> int:
-    import re._parser as sre_parse
-
-    return int(sre_parse.parse(regex).getwidth()[1])
 
 
 def _confidence(score: float, verdict: Verdict, hinted: bool) -> float:
     if verdict.checksum:
         return 1.0
     return min(0.99, score + (HINT_BONUS if hinted else 0.0))
-
-
-def _resolve_overlaps(found: _Found, min_confidence: float) -> np.ndarray:
-    """Indexes into ``found`` of the findings kept, in (row, start) order.
-
-    Per text, overlapping findings keep the most confident (then earlier-declared, longer)
-    one, greedily. Offsets are absolute in the joined buffer, so rows occupy increasing,
-    disjoint ranges: a running maximum of ends over the (row, start)-sorted findings splits
-    them into clusters that overlap nothing outside themselves, so greedy choices in one
-    cluster never touch another. A cluster of two (nearly all: ``+4420…`` seen as two phone
-    shapes, an ``access_token`` as a secret and a JWT) keeps its better-ranked finding,
-    decided on whole arrays; larger clusters are ranked in Python.
-    """
-    if not len(found.vid):
-        return found.vid
-    confidence = np.array([o.confidence for o in found.outcomes], dtype=np.float64)[found.vid]
-    idx = np.flatnonzero(confidence >= min_confidence)
-    # (row, start), then the expression: the order candidates were validated in
-    idx = idx[np.lexsort((found.expr[idx], found.start[idx], found.row[idx]))]
-    if len(idx) < 2:
-        return idx
-    starts, ends = found.start[idx], found.end[idx]
-    reach = np.maximum.accumulate(ends)
-    opens = np.ones(len(idx), dtype=bool)
-    opens[1:] = starts[1:] >= reach[:-1]
-    if opens.all():
-        return idx
-    order = np.array([o.order for o in found.outcomes], dtype=np.int64)[found.vid]
-    rank = (-confidence, order, found.start - found.end)
-    if (starts == ends).any():
-        # an empty span (only a custom field pattern can give one) overlaps nothing, so a
-        # cluster need not be pairwise overlapping: rank whole rows, as written
-        bad = np.isin(found.row[idx], np.unique(found.row[idx][~opens]))
-        kept = _greedy(idx[bad], found.row[idx[bad]], rank, found)
-        out = np.concatenate((idx[~bad], kept))
-        return out[np.lexsort((found.start[out], found.row[out]))]
-    cluster = np.cumsum(opens) - 1
-    size = np.bincount(cluster)[cluster]
-    keep = size == 1
-    # a pair overlaps: the first stays unless the second ranks strictly higher (ties keep order)
-    first = np.flatnonzero(opens & (size == 2))
-    a, b = idx[first], idx[first + 1]
-    b_wins = _lex_less(tuple(r[b] for r in rank), tuple(r[a] for r in rank))
-    keep[first] = ~b_wins
-    keep[first + 1] = b_wins
-    big = size > 2
-    out = np.concatenate((idx[keep], _greedy(idx[big], cluster[big], rank, found)))
-    return out[np.lexsort((found.start[out], found.row[out]))]
-
-
-def _lex_less(a: tuple[np.ndarray, ...], b: tuple[np.ndarray, ...]) -> np.ndarray:
-    """Element-wise ``a < b`` for tuples of arrays compared key by key."""
-    less = np.zeros(len(a[0]), dtype=bool)
-    equal = np.ones(len(a[0]), dtype=bool)
-    for x, y in zip(a, b):
-        less |= equal & (x < y)
-        equal &= x == y
-    return less
-
-
-def _greedy(idx: np.ndarray, group: np.ndarray, rank: tuple[np.ndarray, ...], found: _Found) -> np.ndarray:
-    """Per group, the best-ranked findings that overlap nothing taken before, in rank order.
-
-    ``idx`` is in (row, start, expression) order, so the stable sort breaks rank ties by it.
-    """
-    if not len(idx):
-        return idx
-    keys = list(zip(*(r[idx].tolist() for r in rank)))
-    spans_of = list(zip(found.start[idx].tolist(), found.end[idx].tolist(), group.tolist()))
-    taken: dict[int, list[tuple[int, int]]] = {}
-    kept = []
-    for k in sorted(range(len(idx)), key=keys.__getitem__):
-        s, e, g = spans_of[k]
-        spans = taken.setdefault(g, [])
-        if any(s < te and ts < e for ts, te in spans):
-            continue
-        spans.append((s, e))
-        kept.append(k)
-    return idx[np.array(kept, dtype=np.int64)]
