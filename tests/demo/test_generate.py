@@ -14,9 +14,11 @@ import yaml
 from stdnum import iban, luhn
 from stdnum.us import ssn
 
-from apisight.demo import DemoManifest, generate_demo
-from apisight.demo.bank import JWT_SECRET, ROLLOUT_US
+from apisight.demo import DemoManifest, generate_demo, tokens
+from apisight.demo.bank import ROLLOUT_US
 from apisight.demo.endpoints import ENDPOINTS
+from apisight.demo.population import Population
+from apisight.demo.posture import plant
 
 
 def read_lines(path: Path) -> list[str]:
@@ -25,7 +27,7 @@ def read_lines(path: Path) -> list[str]:
 
 FILES = ("traffic/retail-api.harl", "traffic/partner-gateway.log", "traffic/internal-mesh.log",
          "traffic/web-session.har", "openapi/demobank-retail.yaml", "openapi/demobank-partner.yaml",
-         "labels/scenarios.jsonl", "labels/requests.parquet")
+         "labels/scenarios.jsonl", "labels/requests.parquet", "labels/posture.jsonl")
 
 
 def test_manifest_lists_the_files(demo: DemoManifest) -> None:
@@ -33,6 +35,7 @@ def test_manifest_lists_the_files(demo: DemoManifest) -> None:
     assert all(f.path.is_file() for f in demo.files)
     assert [p.name for p in demo.specs] == ["demobank-retail.yaml", "demobank-partner.yaml"]
     assert demo.labels.name == "scenarios.jsonl"
+    assert demo.posture_labels is not None and demo.posture_labels.name == "posture.jsonl"
     assert demo.start < demo.end
     nginx = next(f for f in demo.files if f.format == "nginx")
     assert nginx.log_format and "$http_x_api_key" in nginx.log_format
@@ -48,14 +51,17 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:
     assert a.records == b.records
 
 
-def test_record_count_matches_files(demo: DemoManifest, harl_entries: list[dict]) -> None:
+def test_record_count_matches_files(demo: DemoManifest, harl_entries: list[dict],
+                                    demo_population: Population) -> None:
     partner = read_lines(demo.out_dir / "traffic/partner-gateway.log")
     internal = read_lines(demo.out_dir / "traffic/internal-mesh.log")
     har = orjson.loads((demo.out_dir / "traffic/web-session.har").read_bytes())["log"]["entries"]
     assert len(harl_entries) + len(partner) + len(internal) + len(har) == demo.records
     scenarios = [orjson.loads(x) for x in demo.labels.read_bytes().splitlines()]
     injected = sum(s["request_count"] for s in scenarios if s["name"] != "api_version_rollout")  # rollout: baseline
-    assert 24_000 <= demo.records - injected <= 26_000  # ~100k x 0.25 baseline
+    planted = sum(f.height for f in plant(demo_population, 7)[1].values())  # posture weaknesses and look-alikes
+    assert 0 < planted < 2_000
+    assert 24_000 <= demo.records - injected - planted <= 26_000  # ~100k x 0.25 baseline
 
 
 def _bodies(entries: list[dict]) -> str:
@@ -81,9 +87,10 @@ def test_login_bodies_and_jwts(harl_entries: list[dict]) -> None:
     body = orjson.loads(logins[0]["request"]["postData"]["text"])
     assert set(body) == {"username", "password"}
     auth = next(h["value"] for e in harl_entries[:50] for h in e["request"]["headers"] if h["name"] == "Authorization")
-    claims = jwt.decode(auth.removeprefix("Bearer "), JWT_SECRET, algorithms=["HS256"],
+    claims = jwt.decode(auth.removeprefix("Bearer "), tokens.public_key(), algorithms=["EdDSA"],
                         options={"verify_exp": False})
     assert {"sub", "iss", "client_id", "exp", "iat"} <= set(claims)
+    assert jwt.get_unverified_header(auth.removeprefix("Bearer "))["alg"] == "EdDSA"
 
 
 def test_labels_point_at_real_requests_inside_their_time_range(demo: DemoManifest) -> None:

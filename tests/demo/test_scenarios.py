@@ -17,7 +17,7 @@ import polars as pl
 import pytest
 from geoip2fast import GeoIP2Fast
 
-from apisight.demo import DemoManifest, bank, writers
+from apisight.demo import DemoManifest, bank, tokens, writers
 from apisight.demo.population import Population, build_population
 from apisight.demo.render import render
 from apisight.demo.scenarios import BUILDERS
@@ -93,7 +93,7 @@ def _sub(auth: str | None) -> str | None:
     if not auth or not auth.startswith("Bearer eyJ"):
         return None
     try:
-        claims = jwt.decode(auth.removeprefix("Bearer "), bank.JWT_SECRET, algorithms=["HS256"],
+        claims = jwt.decode(auth.removeprefix("Bearer "), tokens.public_key(), algorithms=["EdDSA"],
                             options={"verify_exp": False})
     except jwt.InvalidTokenError:
         return None

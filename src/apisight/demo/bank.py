@@ -26,8 +26,8 @@ END_US = int(END.timestamp()) * US
 #: The moment the retail API rolls out a new response field for every client at once.
 ROLLOUT_US = START_US + DAY_US + 9 * HOUR_US + 30 * 60 * US
 
-#: HS256 secret of the demo identity provider. Not a secret: it is published here.
-JWT_SECRET = "demobank-demo-signing-secret-not-for-production"
+#: Seed of the demo identity provider's Ed25519 signing key. Not a secret: it is published here.
+JWT_KEY_SEED = "demobank-demo-signing-key-not-for-production"
 JWT_ISSUER = "https://id.demobank.example/"
 
 #: Relative traffic per hour of day (UTC) for each host: quiet nights, busy days.

@@ -36,6 +36,17 @@ class Endpoint:
     successor: str | None = None
     tag: str = "default"
     caller: str | None = None  # internal service that calls it
+    #: Response headers (HAR and Kong record them): Cache-Control, and CORS for browser
+    #: requests — "allowlist" answers the bank's web origin only, "*" any origin with
+    #: credentials allowed (a misconfiguration), None no CORS headers.
+    cache_control: str | None = "no-store"
+    cors: str | None = "allowlist"
+    #: What the spec documents as the response, when it is not the response (excessive data exposure).
+    spec_response_body: str | None = None
+    #: Appended to the body of 5xx answers (a stack trace: verbose errors).
+    trace: str | None = None
+    #: Whether the gateway throttles it: when False its baseline errors are never 429.
+    rate_limited: bool = True
 
 
 _ACCOUNT = (
@@ -87,7 +98,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              response_size=48_000, latency_ms=900),
     Endpoint(R, "GET", "/v2/cards", "List cards", 4, tag="cards",
              response_body='{"items":[{"card_id":"{card_id}","last4":"{last4}","brand":"{brand}","status":"active"}]}'),
-    Endpoint(R, "GET", "/v2/cards/{card_id}", "Get a card", 2, tag="cards",
+    Endpoint(R, "GET", "/v2/cards/{card_id}", "Get a card", 2, tag="cards", cache_control="private, max-age=300",
              response_body='{"card_id":"{card_id}","pan":"{pan}","expiry":"{card_expiry}","brand":"{brand}",'
              '"holder":"{name}"}'),
     Endpoint(R, "POST", "/v2/cards/{card_id}/freeze", "Freeze a card", 0.1, tag="cards",
@@ -106,7 +117,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              '"payee_iban":"{payee_iban}"}'),
     Endpoint(R, "GET", "/v2/merchants/{merchant_slug}", "Get a merchant", 3, tag="merchants",
              response_body=_MERCHANT),
-    Endpoint(R, "GET", "/v2/notifications", "List notifications", 6, tag="notifications",
+    Endpoint(R, "GET", "/v2/notifications", "List notifications", 6, tag="notifications", cors="*",
              query="page={page}&limit=50",
              response_body='{"page":{page},"items":[{"id":"{payment_id}","text":"Payment to {merchant_name}"}]}'),
     Endpoint(R, "POST", "/v2/devices", "Register a device for push", 0.5, tag="notifications", ok_status=201,
@@ -197,6 +208,57 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              response_body='{"status":"ok"}', latency_ms=1.5, error_rate=0.001),
     Endpoint(I, "GET", "/metrics", "Prometheus metrics", 3, auth="none", tag="ops", caller="prometheus",
              response_type="text/plain; version=0.0.4", response_size=38_000, latency_ms=6, error_rate=0.001),
+    # --- scenario-only: posture weaknesses planted by ``demo.posture``, and their clean look-alikes.
+    # Appended last so that the baseline draws (by weight) stay what they were.
+    Endpoint(R, "GET", "/v2/receipts/{receipt_id}", "A shared payment receipt", 0, auth="none", tag="payments",
+             response_body='{"receipt_id":"{receipt_id}","merchant":"{merchant_name}","amount":{amount},'
+             '"currency":"GBP","card_number":"{pan}","email":"{email}","paid_at":"{date}"}'),
+    Endpoint(R, "GET", "/v2/payment-links/{link_id}", "A paid payment link", 0, auth="none", tag="payments",
+             response_body='{"link_id":"{link_id}","merchant":"{merchant_name}","amount":{amount},'
+             '"currency":"GBP","card_number":"{masked_pan}","status":"paid"}'),
+    Endpoint(R, "GET", "/healthz", "Load balancer health check", 0, auth="none", tag="ops", cors=None,
+             response_body='{"status":"ok"}', latency_ms=1.5),
+    Endpoint(R, "GET", "/v1/app-config", "App start-up configuration", 0, auth="none", tag="ops", cors=None,
+             response_body='{"min_version":"5.0.0","maintenance":false,"features":["instant-payments",'
+             '"card-controls"]}', latency_ms=8),
+    Endpoint(R, "GET", "/v2/statements/{statement_id}/download", "Download a statement (link with token)", 0,
+             tag="accounts", query="access_token={access_token}", response_type="application/pdf",
+             response_size=48_000, latency_ms=900),
+    Endpoint(R, "GET", "/v2/statements/{statement_id}/file", "Download a statement (pre-signed link)", 0,
+             auth="none", tag="accounts", query="expires={expires}&signature={signature}",
+             response_type="application/pdf", response_size=48_000, latency_ms=60),
+    Endpoint(R, "GET", "/v2/payee-lookup", "Confirmation of payee by IBAN", 0, tag="payments",
+             query="iban={payee_iban}", response_body='{"match":"exact","name":"{payee_name}"}'),
+    Endpoint(R, "GET", "/v2/card-lookup", "Find a card by its masked number", 0, tag="cards",
+             query="card_number={masked_pan}", response_body='{"card_id":"{card_id}","status":"active"}'),
+    Endpoint(R, "POST", "/v2/standing-orders", "Set up a standing order", 0, tag="payments", ok_status=201,
+             request_body='{"from_account":{account_id},"payee_id":"{payee_id}","amount":{amount},'
+             '"frequency":"monthly"}', response_body='{"order_id":"{payment_id}","status":"active"}',
+             trace=(',"detail":"Traceback (most recent call last):\\n  File \\"/srv/orders/service.py\\", line 142, '
+                    'in create\\n    cur.execute(INSERT_ORDER, params)\\npsycopg2.errors.NotNullViolation: null '
+                    'value in column \\"next_run_at\\" violates not-null constraint"')),
+    Endpoint(R, "GET", "/v2/standing-orders", "List standing orders", 0, tag="payments",
+             response_body='{"items":[{"order_id":"{payment_id}","payee_id":"{payee_id}","amount":{amount},'
+             '"frequency":"monthly"}]}'),
+    Endpoint(R, "GET", "/v2/rewards", "Rewards balance", 0, tag="rewards",
+             response_body='{"customer_id":{customer_id},"points":1250,"tier":"silver"}'),
+    Endpoint(R, "GET", "/v2/rewards/offers", "Cashback offers", 0, tag="rewards",
+             response_body='{"items":[{"offer_id":"{payment_id}","merchant":"{merchant_name}","cashback_percent":5}]}'),
+    Endpoint(R, "GET", "/v2/savings-goals", "Savings goals (new)", 0, tag="insights",
+             response_body='{"items":[{"goal_id":"{payment_id}","name":"Holiday","target":1500,"saved":{amount}}]}'),
+    Endpoint(R, "POST", "/v1/auth/token/refresh", "Refresh an access token", 0, auth="none", tag="auth",
+             rate_limited=False, request_body='{"refresh_token":"{refresh_token}"}',
+             response_body='{"access_token":"{token}","token_type":"Bearer","expires_in":3600}', latency_ms=40),
+    Endpoint(R, "GET", "/v2/payees/{payee_id}", "Get a payee", 0, tag="payments",
+             response_body='{"payee_id":"{payee_id}","name":"{payee_name}","iban_last4":"{payee_last4}",'
+             '"iban":"{payee_iban}","risk_score":0.12,"created_by":"payments-svc"}',
+             spec_response_body='{"payee_id":"{payee_id}","name":"{payee_name}","iban_last4":"{payee_last4}"}'),
+    Endpoint(R, "GET", "/v1/accounts", "List accounts (v1, retired: answers 410)", 0, tag="accounts",
+             documented=False),
+    Endpoint(P, "GET", "/partner/v1/customers/search", "Find a customer for KYC", 0, auth="api_key", tag="kyc",
+             query="email={email}", response_body='{"items":[{"customer_id":{customer_id},"kyc_status":"verified"}]}'),
+    Endpoint(P, "GET", "/actuator/env", "Spring actuator, routed by mistake", 0, auth="none", tag="ops",
+             documented=False, response_body='{"activeProfiles":["prod"],"propertySources":[]}'),
 )
 
 

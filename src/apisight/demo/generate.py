@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from apisight.demo import bank, scenarios, traffic, writers
+from apisight.demo import bank, posture, scenarios, traffic, writers
 from apisight.demo.population import Population, build_population
 from apisight.demo.render import render
 from apisight.demo.spec import write_spec
@@ -41,6 +41,7 @@ class DemoManifest:
     end: datetime
     scenarios: list[str] = field(default_factory=list)
     config: Path | None = None  # apisight.yaml for analysing this bank's traffic
+    posture_labels: Path | None = None  # labels/posture.jsonl: planted weaknesses and clean look-alikes
 
 
 #: Settings a DemoBank engineer would write: the partner gateway sits behind edge
@@ -117,6 +118,11 @@ def generate_demo(out_dir: Path, *, seed: int = 7, scale: float = 1.0) -> DemoMa
         metas.append(meta)
     metas.append(scenarios.ROLLOUT)
     frames = host_traffic(pop, seed, int(bank.BASE_RECORDS * scale), bank.START_US, bank.END_US, extra)
+    posture_labels, planted = posture.plant(pop, seed)
+    for h, host in enumerate(bank.HOSTS):  # rendered apart, so the rest of the traffic stays as it was
+        if host in planted:
+            rows = render(planted[host], pop, np.random.default_rng([seed, 60, h]))
+            frames[host] = pl.concat([frames[host], rows]).sort("ts", maintain_order=True)
     rng = np.random.default_rng([seed, 50])
     web = render(traffic.web_session(pop, rng, bank.START_US + bank.DAY_US + 19 * bank.HOUR_US), pop, rng)
     files = [
@@ -132,10 +138,12 @@ def generate_demo(out_dir: Path, *, seed: int = 7, scale: float = 1.0) -> DemoMa
     specs = [write_spec(bank.RETAIL_HOST, out / "openapi/demobank-retail.yaml"),
              write_spec(bank.PARTNER_HOST, out / "openapi/demobank-partner.yaml")]
     labels = _write_labels(out, frames, metas)
+    posture_path = posture.write_labels(out / "labels/posture.jsonl", posture_labels)
     records = sum(f.height for f in frames.values()) + web.height
     config = out / "apisight.yaml"
     config.write_text(DEMO_CONFIG, encoding="utf-8")
-    return DemoManifest(out, files, specs, labels, records, bank.START, bank.END, [m.name for m in metas], config)
+    return DemoManifest(out, files, specs, labels, records, bank.START, bank.END, [m.name for m in metas], config,
+                        posture_path)
 
 
 def demo_frames(*, seed: int = 7, scale: float = 1.0) -> dict[str, pl.DataFrame]:

@@ -11,10 +11,12 @@ from apisight.demo.jsontext import fixed3, iso_ms, join_parts, jopt, jstr, query
 STATUS_TEXT = {
     200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 301: "Moved Permanently", 302: "Found",
     304: "Not Modified", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-    405: "Method Not Allowed", 409: "Conflict", 422: "Unprocessable Entity", 429: "Too Many Requests",
+    405: "Method Not Allowed", 409: "Conflict", 410: "Gone", 422: "Unprocessable Entity", 429: "Too Many Requests",
     500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout",
 }
 CREATOR = '{"name":"apisight-demo","version":"0.1.0"}'
+#: Optional columns of a traffic frame that only header-keeping formats write.
+HEADER_COLUMNS = ("origin", "cache_control", "cors_origin", "cors_credentials")
 
 
 def _header(name: str, col: str) -> pl.Expr:
@@ -36,13 +38,16 @@ def entry_json() -> pl.Expr:
             pl.lit('[{"name":"Host","value":'), jstr("host"), pl.lit("}"), _header("User-Agent", "user_agent"),
             _header("Authorization", "authorization"), _header("X-Api-Key", "api_key"),
             _header("Content-Type", "request_content_type"), _header("Referer", "referer"),
-            _header("X-Forwarded-For", "forwarded_for"), _header("X-Request-Id", "request_id"), pl.lit("]"),
+            _header("X-Forwarded-For", "forwarded_for"), _header("X-Request-Id", "request_id"),
+            _header("Origin", "origin"), pl.lit("]"),
         ]
     )
     resp_headers = join_parts(
         [
             pl.lit('[{"name":"Content-Length","value":"'), pl.col("response_bytes").cast(pl.String), pl.lit('"}'),
-            _header("Content-Type", "response_content_type"), _header("X-Request-Id", "request_id"), pl.lit("]"),
+            _header("Content-Type", "response_content_type"), _header("X-Request-Id", "request_id"),
+            _header("Cache-Control", "cache_control"), _header("Access-Control-Allow-Origin", "cors_origin"),
+            _header("Access-Control-Allow-Credentials", "cors_credentials"), pl.lit("]"),
         ]
     )
     status_text = pl.col("status").replace_strict(STATUS_TEXT, default="", return_dtype=pl.String)
@@ -66,12 +71,19 @@ def entry_json() -> pl.Expr:
     ).alias("line")
 
 
+def with_header_columns(df: pl.DataFrame) -> pl.DataFrame:
+    """``df`` with the optional header columns (see ``render.TRAFFIC_COLUMNS``) it lacks, as nulls."""
+    missing = [c for c in HEADER_COLUMNS if c not in df.columns]
+    return df.with_columns(pl.lit(None, pl.String).alias(c) for c in missing) if missing else df
+
+
 def write_harl(df: pl.DataFrame, path: Path, *, append: bool = False) -> None:
     """Write ``df`` as HAR lines: one HAR 1.2 ``entry`` JSON object per line."""
-    write_lines(df.select(entry_json())["line"], path, append)
+    write_lines(with_header_columns(df).select(entry_json())["line"], path, append)
 
 
 def write_har(df: pl.DataFrame, path: Path) -> None:
     """Write ``df`` as one HAR 1.2 file (``{"log": {...,"entries": [...]}}``); for small captures."""
     header = '{"log":{"version":"1.2","creator":' + CREATOR + ',"entries":[\n'
-    write_lines(df.select(entry_json())["line"], path, header=header, footer="]}}\n", separator=",")
+    write_lines(with_header_columns(df).select(entry_json())["line"], path, header=header, footer="]}}\n",
+                separator=",")

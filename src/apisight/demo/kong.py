@@ -7,6 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
+from apisight.demo.har import with_header_columns
 from apisight.demo.jsontext import join_parts, jopt, jstr, optional, query_pairs, target, url, write_lines
 
 _NS = uuid.UUID("6f0b5b0e-6d0e-4c55-9a43-6b616e6b0001")
@@ -18,6 +19,7 @@ def _uuid_for(values: pl.Series) -> dict[str, str]:
 
 def write_kong(df: pl.DataFrame, path: Path, *, append: bool = False) -> None:
     """Write ``df`` as Kong http-log JSON lines (headers lower-case; sizes include ~headers)."""
+    df = with_header_columns(df)
     consumer = pl.col("consumer") if "consumer" in df.columns else pl.lit(None, pl.String)
     ids = _uuid_for(df.select(consumer.alias("c"))["c"]) | _uuid_for(df["host"])
     ms = pl.col("latency_ms")
@@ -30,13 +32,16 @@ def write_kong(df: pl.DataFrame, path: Path, *, append: bool = False) -> None:
             optional("authorization", jopt("authorization")),
             optional("x-api-key", jopt("api_key")),
             optional("content-type", jopt("request_content_type")),
-            optional("x-forwarded-for", jopt("forwarded_for")),
+            optional("x-forwarded-for", jopt("forwarded_for")), optional("origin", jopt("origin")),
             pl.lit(',"x-request-id":'), jstr("request_id"), pl.lit("}"),
         ]
     )
     resp_headers = join_parts(
         [
             pl.lit("{"), pl.concat_str([pl.lit('"content-type":'), jstr("response_content_type"), pl.lit(",")]),
+            pl.concat_str([pl.lit('"cache-control":'), jopt("cache_control"), pl.lit(",")]),
+            pl.concat_str([pl.lit('"access-control-allow-origin":'), jopt("cors_origin"), pl.lit(",")]),
+            pl.concat_str([pl.lit('"access-control-allow-credentials":'), jopt("cors_credentials"), pl.lit(",")]),
             pl.lit('"content-length":"'), pl.col("response_bytes").cast(pl.String),
             pl.lit('","x-kong-upstream-latency":"'), proxy_ms.cast(pl.String),
             pl.lit('","x-kong-proxy-latency":"'), kong_ms.cast(pl.String), pl.lit('"}'),

@@ -8,11 +8,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import jwt
 import numpy as np
 import polars as pl
 
-from apisight.demo import bank, values
+from apisight.demo import bank, tokens, values
 
 HOME_PREFIXES = ("81.2", "86.12", "92.40", "109.144", "82.132", "90.214", "151.224", "2.24", "94.174", "77.97")
 MOBILE_PREFIXES = ("31.94", "148.252", "176.24", "213.205")
@@ -116,18 +115,20 @@ def _merchants(rng: np.random.Generator, n: int) -> pl.DataFrame:
 
 
 def session_tokens(customers: pl.DataFrame) -> pl.Series:
-    """One HS256 JWT per customer per day (the session the day's requests carry)."""
-    tokens = []
+    """One signed JWT per customer per day (the session the day's requests carry).
+
+    Issued in the hour before the day starts and valid until it ends, so no request
+    carries an expired token or one with more than a day left.
+    """
+    out = []
     ids = customers["customer_id"].to_list()
     devices = customers["device"].to_list()
     for day in range(bank.DAYS):
         day_start = bank.START_US // bank.US + day * 86_400
         for i, (cid, device) in enumerate(zip(ids, devices, strict=True)):
-            iat = day_start - 3600 + i % 1800
-            claims = {"sub": str(cid), "iss": bank.JWT_ISSUER, "client_id": CLIENT_IDS[device],
-                      "iat": iat, "exp": iat + 26 * 3600, "scope": "accounts payments"}
-            tokens.append(jwt.encode(claims, bank.JWT_SECRET, algorithm="HS256"))
-    return pl.Series("token", tokens)
+            claims = tokens.session_claims(cid, CLIENT_IDS[device], day_start - 3600 + i % 1800, day_start + 86_400)
+            out.append(tokens.sign(claims))
+    return pl.Series("token", out)
 
 
 def build_population(seed: int, scale: float = 1.0) -> Population:

@@ -25,9 +25,10 @@ TRAFFIC_COLUMNS = (
     "ts", "client_ip", "peer_ip", "forwarded_for", "method", "host", "scheme", "path", "query", "status",
     "latency_ms", "request_bytes", "response_bytes", "user_agent", "referer", "request_id", "authorization",
     "api_key", "request_content_type", "response_content_type", "request_body", "response_body", "label",
-    "consumer",
+    "consumer", "origin", "cache_control", "cors_origin", "cors_credentials",
 )
-OPTIONAL = ("peer_ip", "forwarded_for", "referer", "authorization", "api_key", "label", "consumer")
+OPTIONAL = ("peer_ip", "forwarded_for", "referer", "authorization", "api_key", "label", "consumer", "scheme",
+            "origin")
 CUSTOMER_VALUES = (
     "customer_id", "account_id", "iban", "balance", "card_id", "pan", "brand", "last4", "card_expiry", "name",
     "email", "phone", "dob", "address", "ssn", "username", "password", "payee_id", "payee_name", "payee_iban",
@@ -40,6 +41,7 @@ ERRORS = {
     404: ("not_found", "Resource not found."),
     405: ("method_not_allowed", "Method not allowed."),
     409: ("conflict", "The resource was modified concurrently."),
+    410: ("gone", "This version of the API has been retired."),
     422: ("unprocessable_entity", "Validation failed."),
     429: ("too_many_requests", "Rate limit exceeded, retry later."),
     500: ("internal_error", "Unexpected error."),
@@ -142,6 +144,10 @@ def _render_endpoint(part: pl.DataFrame, i: int) -> pl.DataFrame:
         if ep.rollout_body:
             body = pl.when(pl.col("ts") >= bank.ROLLOUT_US).then(template_expr(ep.rollout_body)).otherwise(body)
     body = pl.when(pl.col("status") == 204).then(pl.lit(None, pl.String)).otherwise(body)
+    error = pl.col("_error")
+    if ep.trace:
+        with_trace = error.str.replace(',"request_id":', ep.trace + ',"request_id":', literal=True)
+        error = pl.when(pl.col("status") >= 500).then(with_trace).otherwise(error)
     json_type = pl.lit("application/json")
     return part.with_columns(
         method=pl.lit(ep.method),
@@ -150,11 +156,23 @@ def _render_endpoint(part: pl.DataFrame, i: int) -> pl.DataFrame:
         query=template_expr(ep.query) if ep.query else pl.lit(None, pl.String),
         request_body=template_expr(ep.request_body) if ep.request_body else pl.lit(None, pl.String),
         request_content_type=pl.lit(ep.request_type) if ep.request_body else pl.lit(None, pl.String),
-        response_body=pl.when(ok).then(body).otherwise(pl.col("_error")),
+        response_body=pl.when(ok).then(body).otherwise(error),
         response_content_type=pl.when(ok).then(pl.lit(ep.response_type)).otherwise(json_type),
         _size=pl.lit(ep.response_size, pl.Int64),
         _median=pl.lit(float(ep.latency_ms), pl.Float64),
+        _cache=pl.lit(ep.cache_control, pl.String),
+        _cors=pl.lit(ep.cors, pl.String),
     )
+
+
+def _cors_headers(origin: pl.Series, policy: pl.Series) -> pl.DataFrame:
+    """``cors_origin`` and ``cors_credentials`` answered to browser requests (those with an Origin)."""
+    frame = pl.DataFrame({"origin": origin, "policy": policy})
+    allowed = (pl.when(pl.col("origin").is_null()).then(None)
+               .when(pl.col("policy") == "*").then(pl.lit("*"))
+               .when((pl.col("policy") == "allowlist") & (pl.col("origin") == bank.WEB_ORIGIN)).then(pl.col("origin")))
+    return frame.select(cors_origin=allowed).with_columns(
+        cors_credentials=pl.when(pl.col("cors_origin").is_not_null()).then(pl.lit("true")))
 
 
 def _override(skel: pl.DataFrame, name: str, rendered: pl.Series) -> pl.Series:
@@ -189,11 +207,17 @@ def render(skeleton: pl.DataFrame, pop: Population, rng: np.random.Generator) ->
                                                                            .cast(pl.Int64))
         .otherwise(0),
     )
+    # browsers send Origin; the bank's web app is the only origin in ordinary traffic
+    referer = skel["referer"].cast(pl.String)
+    origin = pl.select(pl.coalesce(skel["origin"].cast(pl.String),
+                                   pl.when(referer.str.starts_with(bank.WEB_ORIGIN)).then(pl.lit(bank.WEB_ORIGIN))
+                                   )).to_series().alias("origin")
+    cors = _cors_headers(origin, done["_cors"])
     out = skel.with_columns(
         ts=pl.from_epoch(skel["ts"], time_unit="us").dt.replace_time_zone("UTC"),
         method=done["method"],
         host=done["host"],
-        scheme=pl.lit("https"),
+        scheme=pl.coalesce(pl.col("scheme"), pl.lit("https")),
         path=_override(skel, "path", done["path"]),
         query=_override(skel, "query", done["query"]),
         status=status,
@@ -206,5 +230,9 @@ def render(skeleton: pl.DataFrame, pop: Population, rng: np.random.Generator) ->
         request_body=done["request_body"],
         response_body=done["response_body"],
         peer_ip=pl.coalesce(pl.col("peer_ip"), pl.col("client_ip")),
+        origin=origin,
+        cache_control=done["_cache"],
+        cors_origin=cors["cors_origin"],
+        cors_credentials=cors["cors_credentials"],
     )
     return out.select(TRAFFIC_COLUMNS)

@@ -20,7 +20,7 @@ from apisight.demo.endpoints import ENDPOINTS, Endpoint
 _BARE = re.compile(r"(?<=[:\[,-])\{[a-z_0-9]+\}(?=[,}\]])")
 _ANY = re.compile(r"\{([a-z_0-9]+)\}")
 DECIMALS = {"amount", "amount2", "balance"}
-UUID_PARAMS = {"payment_id", "payee_id", "card_id", "consent_id"}
+UUID_PARAMS = {"payment_id", "payee_id", "card_id", "consent_id", "receipt_id", "link_id", "statement_id"}
 ERROR_SCHEMA = {
     "type": "object",
     "required": ["error", "message"],
@@ -87,8 +87,9 @@ def _operation(ep: Endpoint) -> dict[str, Any]:
         op["requestBody"] = {"required": True, "content": {
             ep.request_type: {"schema": template_schema(ep.request_body, ep.request_type)}}}
     ok: dict[str, Any] = {"description": "Success"}
-    if ep.response_body:
-        ok["content"] = {ep.response_type: {"schema": template_schema(ep.response_body, ep.response_type)}}
+    documented = ep.spec_response_body or ep.response_body
+    if documented:
+        ok["content"] = {ep.response_type: {"schema": template_schema(documented, ep.response_type)}}
     elif ep.ok_status != 204:
         ok["content"] = {ep.response_type: {"schema": {"type": "string", "format": "binary"}}}
     error = {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}

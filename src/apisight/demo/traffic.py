@@ -42,6 +42,8 @@ def statuses(rng: np.random.Generator, ep: np.ndarray) -> np.ndarray:
     errors = rng.choice(ERROR_STATUSES, size=len(ep), p=ERROR_WEIGHTS / ERROR_WEIGHTS.sum())
     unauth = np.array([e.auth == "none" and e.tag == "auth" for e in ENDPOINTS])[ep]
     errors = np.where(unauth & (errors < 500), 401, errors)
+    unthrottled = np.array([not e.rate_limited for e in ENDPOINTS])[ep]
+    errors = np.where(unthrottled & (errors == 429), 503, errors)
     return np.where(rng.random(len(ep)) < rate, errors, ok)
 
 

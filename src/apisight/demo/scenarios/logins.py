@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import jwt
 import numpy as np
 import polars as pl
 
-from apisight.demo import bank, values
+from apisight.demo import bank, tokens, values
 from apisight.demo.endpoints import index_of
 from apisight.demo.population import HOME_PREFIXES, Population, ips
 from apisight.demo.scenarios.base import (
@@ -99,8 +98,7 @@ def account_takeover(pop: Population, rng: np.random.Generator) -> tuple[Scenari
         ("POST", "/v2/payments", 201), ("GET", "/v2/accounts", 200)]
     ts = t0 + np.cumsum(rng.integers(4, 40, len(steps))) * bank.US
     login_s = int(ts[6] // bank.US)
-    token = jwt.encode({"sub": str(cid), "iss": bank.JWT_ISSUER, "client_id": "demobank-web", "iat": login_s,
-                        "exp": login_s + 3600, "scope": "accounts payments"}, bank.JWT_SECRET, algorithm="HS256")
+    token = tokens.sign(tokens.session_claims(cid, "demobank-web", login_s, login_s + 3600))
     after = np.arange(len(steps)) >= 7
     n = len(steps)
     mule_iban = values.ibans(rng, 1, ("DE",))[0]
