@@ -148,13 +148,20 @@ def exposed_endpoints(db: duckdb.DuckDBPyConnection, since: datetime, rules: pl.
     try:
         return _sql(db, f"""
             WITH e AS ({_EVENTS}),
+            served AS (SELECT * FROM e WHERE e.client_zone = 'external' AND e.status BETWEEN 200 AND 299),
+            -- rules are matched per distinct template, not per event: a pattern taken from a table is
+            -- compiled for every row it is applied to
+            matched AS (
+                SELECT t.template, r.kind, r.owasp, r.severity, r.rule_order, r.body_pattern
+                FROM (SELECT DISTINCT template FROM served) t
+                JOIN _exposure_rules r ON regexp_matches(t.template, r.template_pattern)
+            ),
             hits AS (
-                SELECT e.*, r.kind, r.owasp, r.severity, r.rule_order
-                FROM e JOIN _exposure_rules r
-                  ON regexp_matches(e.template, r.template_pattern)
-                 AND (r.body_pattern IS NULL
-                      OR regexp_matches(coalesce(e.request_body, '') || ' ' || coalesce(e.query, ''), r.body_pattern))
-                WHERE e.client_zone = 'external' AND e.status BETWEEN 200 AND 299
+                SELECT served.*, m.kind, m.owasp, m.severity, m.rule_order
+                FROM served JOIN matched m ON served.template = m.template
+                WHERE m.body_pattern IS NULL
+                   OR regexp_matches(coalesce(served.request_body, '') || ' ' || coalesce(served.query, ''),
+                                     m.body_pattern)
             )
             SELECT {_EVIDENCE},
                    arg_min(kind, rule_order) AS kind, arg_min(owasp, rule_order) AS owasp,
@@ -173,15 +180,19 @@ def verbose_errors(db: duckdb.DuckDBPyConnection, since: datetime, markers: pl.D
     try:
         return _sql(db, f"""
             WITH e AS ({_EVENTS}),
+            -- one constant pattern (compiled once) picks the bodies; per-marker patterns only name them
+            marked AS (
+                SELECT * FROM e WHERE e.status >= 400 AND e.response_body IS NOT NULL
+                  AND regexp_matches(e.response_body, $any_marker)
+            ),
             hits AS (
-                SELECT e.*, m.kind FROM e JOIN _error_markers m ON regexp_matches(e.response_body, m.pattern)
-                WHERE e.status >= 400 AND e.response_body IS NOT NULL
+                SELECT marked.*, m.kind FROM marked JOIN _error_markers m ON regexp_matches(marked.response_body, m.pattern)
             )
             SELECT {_EVIDENCE},
                    list_sort(list_distinct(list(kind))) AS markers,
                    to_json(histogram(status)) AS statuses
             FROM hits GROUP BY ALL ORDER BY host, path, method
-        """, {"since": since})
+        """, {"since": since, "any_marker": "|".join(f"(?:{p})" for p in markers["pattern"].to_list()) or "$^"})
     finally:
         db.unregister("_error_markers")
 
