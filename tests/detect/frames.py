@@ -129,7 +129,7 @@ def run(det: Detector | str, frame: pl.DataFrame, *, rules: Iterable[RoleRule] =
     state = DetectionState()
     state.absorb(feats)
     ctx = Context(watermark=state.watermark, learning=learning, devices=state.devices,  # type: ignore[arg-type]
-                  hourly=state.hourly, geo=geo.available())
+                  hourly=state.hourly, owners=state.owners, geo=geo.available())
     rows = det.rows(feats)
     if rows.height == 0:
         return pl.DataFrame(schema=CANDIDATE_SCHEMA)

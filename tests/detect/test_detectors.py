@@ -375,6 +375,23 @@ def enumeration(served: int = 10, n: int = 50, **kw):
                  else [404 - (i % 2) for i in range(n)], **kw)
 
 
+def test_bola_reading_objects_that_history_ties_to_other_customers():
+    rng = random.Random(11)
+    owned = [rng.randrange(10**7, 10**8) for _ in range(30)]  # random ids: no sequence, nothing denied
+    owners = concat(*(reads([i], client=f"owner{k}", start=k) for k, i in enumerate(owned)))
+    theft = reads(owned[:24], client="mallory", tag="atk", start=3600, every=20)
+    (a,) = alerts("bola", concat(owners, peers(), theft))
+    assert (a["entity_kind"], a["entity"], a["severity"]) == ("principal", "mallory", "critical")
+    ev = a["evidence"]
+    assert ev["others_objects"] == 24 and ev["denied"] == 0 and ev["sequential_density"] == 0.0
+    assert alerts(detector("bola", min_others_objects=25), concat(owners, peers(), theft)) == []
+
+
+def test_an_object_many_customers_share_is_not_enumeration():
+    shared = concat(*(reads([4242, 4243], client=f"family{k}", start=k * 30) for k in range(30)))
+    assert alerts("bola", concat(shared, peers())) == []
+
+
 def test_bola_sequential_ids_mostly_denied_some_served_is_critical():
     (a,) = alerts("bola", concat(peers(), enumeration(served=10)))
     assert (a["entity_kind"], a["entity"], a["severity"]) == ("principal", "eve", "critical")

@@ -69,6 +69,7 @@ class Context:
     learning: timedelta  # history an entity needs before its own baseline counts
     devices: pl.DataFrame  # principal, ip_net, user_agent, asn, country, first_seen, last_seen
     hourly: pl.DataFrame  # client_kind, client, hour, events
+    owners: pl.DataFrame  # host, template, object_id, owner (the principal first served it), last_seen
     geo: bool  # whether country/AS are known
     notes: dict[str, Any] = field(default_factory=dict)
 

@@ -123,7 +123,7 @@ def run_detection(catalog: Catalog, files: list[Path], settings: Settings, run_i
             shifts.append(find_shifts(state.endpoint_hours, batch))
             known_shifts = pl.concat(shifts)
             ctx = Context(watermark=state.watermark, learning=ctx_learning,  # type: ignore[arg-type]
-                          devices=state.devices, hourly=state.hourly, geo=has_geo)
+                          devices=state.devices, hourly=state.hourly, owners=state.owners, geo=has_geo)
             for det in detectors:
                 rows = det.rows(batch)
                 kept = state.rows.get(det.name)

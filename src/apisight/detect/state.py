@@ -4,6 +4,8 @@
 * fingerprints of recent events (to drop duplicate records) for the same horizon;
 * per principal, the devices (network + user agent), countries and AS seen, for
   ``entity_idle_days``;
+* per object (endpoint template and id), the principal first served it — its owner,
+  as far as traffic shows — for ``entity_idle_days``;
 * per client, requests per hour for the last week (volume baselines);
 * per endpoint, hourly shape (clients, errors, response size) for two days (shifts).
 
@@ -31,6 +33,10 @@ HOURLY_SCHEMA: dict[str, pl.DataType] = {"client_kind": pl.String(), "client": p
 ENDPOINT_HOURS_SCHEMA: dict[str, pl.DataType] = {"host": pl.String(), "method": pl.String(), "template": pl.String(), "hour": TIMESTAMP,
                          "events": pl.UInt32(), "clients": pl.UInt32(), "client_errors": pl.UInt32(),
                          "server_errors": pl.UInt32(), "size_median": pl.Float64()}
+OWNERS_SCHEMA: dict[str, pl.DataType] = {"host": pl.String(), "template": pl.String(), "object_id": pl.String(),
+                                         "owner": pl.String(), "last_seen": TIMESTAMP}
+#: Object reads that teach ownership: a principal served an object of an object endpoint.
+OBJECT_ROLES = ("object_read", "collection")
 SEEN_SCHEMA: dict[str, pl.DataType] = {"ts": TIMESTAMP, "ehash": pl.UInt64()}
 
 HOURLY_KEEP = timedelta(days=7)
@@ -45,6 +51,7 @@ class DetectionState:
     devices: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=DEVICES_SCHEMA))
     hourly: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=HOURLY_SCHEMA))
     endpoint_hours: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ENDPOINT_HOURS_SCHEMA))
+    owners: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=OWNERS_SCHEMA))
 
     def absorb(self, features: pl.DataFrame) -> None:
         """Fold a batch into the long-lived summaries and move the watermark."""
@@ -58,6 +65,13 @@ class DetectionState:
         self.devices = pl.concat([self.devices, devices.cast(DEVICES_SCHEMA)]).group_by(  # type: ignore[arg-type]
             "principal", "ip_net", "user_agent", "asn", "country").agg(
             pl.col("first_seen").min(), pl.col("last_seen").max())
+        served = features.filter(pl.col("role").is_in(OBJECT_ROLES) & pl.col("ok") & pl.col("object_id").is_not_null()
+                                 & (pl.col("client_kind") == "principal"))
+        owners = served.sort("ts").group_by("host", "template", "object_id").agg(
+            pl.col("principal").first().alias("owner"), pl.col("ts").max().alias("last_seen"))
+        # the first principal served an object owns it; later reads only keep it fresh
+        self.owners = pl.concat([self.owners, owners.cast(OWNERS_SCHEMA)]).group_by(  # type: ignore[arg-type]
+            "host", "template", "object_id", maintain_order=True).agg(pl.col("owner").first(), pl.col("last_seen").max())
         hourly = features.drop_nulls("client").group_by(
             "client_kind", "client", pl.col("ts").dt.truncate("1h").alias("hour")).agg(pl.len().alias("events"))
         self.hourly = pl.concat([self.hourly, hourly.cast(HOURLY_SCHEMA)]).group_by(  # type: ignore[arg-type]
@@ -81,11 +95,12 @@ class DetectionState:
         longest = max(horizons.values(), default=timedelta())
         self.seen = self.seen.filter(pl.col("ts") >= wm - longest - lateness)
         self.devices = self.devices.filter(pl.col("last_seen") >= wm - idle)
+        self.owners = self.owners.filter(pl.col("last_seen") >= wm - idle)
         self.hourly = self.hourly.filter(pl.col("hour") >= wm - HOURLY_KEEP)
         self.endpoint_hours = self.endpoint_hours.filter(pl.col("hour") >= wm - ENDPOINT_HOURS_KEEP)
 
     def frames(self) -> dict[str, pl.DataFrame]:
-        return {"seen": self.seen, "devices": self.devices, "hourly": self.hourly,
+        return {"seen": self.seen, "devices": self.devices, "hourly": self.hourly, "owners": self.owners,
                 "endpoint_hours": self.endpoint_hours, **{f"rows-{k}": v for k, v in self.rows.items()}}
 
     def size_bytes(self) -> int:

@@ -2,8 +2,10 @@
 
 Per client (principal, else API key, else address) and object endpoint (a template
 with an id parameter): many distinct ids within a window, far more than the
-endpoint's other clients touch, *and* either many denials (403/404 — probing for ids
-it may not read) or a dense run of sequential numeric ids.
+endpoint's other clients touch, *and* many denials (403/404 — probing for ids it may
+not read), a dense run of sequential numeric ids, or many objects that history ties to
+other principals (each object's owner is the principal first served it; kept in the
+detection state).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class BolaOptions(DetectorOptions):
     peer_factor: float = Field(default=3.0, ge=1, description="distinct ids above this many times the peers' p95")
     min_denied_ratio: float = Field(default=0.25, ge=0, le=1)
     min_sequential_density: float = Field(default=0.5, ge=0, le=1)
+    min_others_objects: int = Field(default=10, ge=1, description="objects history ties to other principals")
 
 
 class Bola(Detector):
@@ -55,10 +58,16 @@ class Bola(Detector):
         per_client = rows.group_by(*key, "client").agg(pl.col("object_id").n_unique().alias("objects"))
         numeric = pl.col("object_id").cast(pl.Int64, strict=False)
         candidates_rows = rows.filter(pl.col("object_id").n_unique().over(*key, "client") >= o.min_objects)
+        # objects that history ties to another principal (the one first served them)
+        owners = ctx.owners.select("host", "template", "object_id", "owner")
+        candidates_rows = candidates_rows.join(owners, on=["host", "template", "object_id"], how="left").with_columns(
+            ((pl.col("client_kind") == "principal") & pl.col("owner").is_not_null()
+             & (pl.col("owner") != pl.col("client"))).alias("foreign"))
         w = sliding(candidates_rows, [*key, "client_kind", "client"], o.window_minutes, [
             pl.col("object_id").n_unique().alias("objects"),
             pl.col("status").is_in([403, 404]).sum().alias("denied"),  # not 401: an expired token is not probing
             pl.col("ok").sum().alias("served"),
+            pl.col("object_id").filter(pl.col("foreign")).n_unique().alias("others_objects"),
             numeric.drop_nulls().n_unique().alias("_numeric"),
             (numeric.max() - numeric.min() + 1).alias("_span"),
         ])
@@ -71,7 +80,8 @@ class Bola(Detector):
         ).filter(
             (pl.col("objects") >= o.min_objects)
             & ((pl.col("denied_ratio") >= o.min_denied_ratio)
-               | (pl.col("sequential_density") >= o.min_sequential_density))
+               | (pl.col("sequential_density") >= o.min_sequential_density)
+               | (pl.col("others_objects") >= o.min_others_objects))
         )
         w = against_peers(w, per_client, key, "objects").with_columns(pl.col("peer_p95").fill_null(1.0))
         fired = w.filter(
@@ -81,8 +91,8 @@ class Bola(Detector):
             fired, entity_kind=pl.col("client_kind"), entity="client", score=pl.col("objects"),
             confidence=(0.55 + 0.4 * pl.max_horizontal("denied_ratio", "sequential_density")).clip(0, 0.97),
             severity=pl.when(pl.col("served") > 0).then(pl.lit("critical")).otherwise(pl.lit(o.severity)),
-            evidence=["objects", "denied", "served", "denied_ratio", "sequential_density", "peer_p95", "peer_clients",
-                      "window_start", "window_end"],
+            evidence=["objects", "denied", "served", "others_objects", "denied_ratio", "sequential_density",
+                      "peer_p95", "peer_clients", "window_start", "window_end"],
             summary=pl.format("{} distinct ids of {} in {} min ({}x the p95 of {} peers); {} denied, {} served, "
                               "sequential density {}", pl.col("objects"), pl.col("template"), pl.lit(o.window_minutes),
                               (pl.col("objects") / pl.col("peer_p95").clip(lower_bound=1)).round(1),
