@@ -38,6 +38,7 @@ EVENT_SCHEMA: dict[str, pl.DataType] = {
     "credential_fp": pl.String(),  # keyed fingerprint of the token/key/password
     "api_key_id": pl.String(),  # "key_" + fingerprint prefix
     "login_fp": pl.String(),  # keyed fingerprint of the account name sent to a login/token endpoint
+    "session_fp": pl.String(),  # keyed fingerprint of the session cookie (JSESSIONID, session, sid, ...)
     "jwt_alg": pl.String(),
     "jwt_iss": pl.String(),
     "jwt_client_id": pl.String(),

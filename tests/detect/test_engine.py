@@ -76,6 +76,36 @@ def test_an_attack_is_one_alert_with_evidence_and_no_clear_account_names(tmp_pat
     assert not [a for a in alerts(tmp_path) if a["entity"] != ATTACKER]  # the real customers raised nothing
 
 
+WORLD = ["8.8.8.8", "14.160.0.1", "200.147.67.142", "41.58.0.1", "81.2.69.142", "5.45.192.1", "85.214.132.117",
+         "92.40.116.53", "177.71.128.1", "23.227.38.1"]  # US VN BR NG GB RU DE GB BR CA (offline GeoIP)
+
+
+def with_cookie(at: datetime, ip: str, cookie: str) -> str:
+    return orjson.dumps({
+        "startedDateTime": at.isoformat().replace("+00:00", "Z"), "time": 30, "_clientIP": ip,
+        "request": {"method": "GET", "url": "https://web.bank.example/account/overview",
+                    "headers": [{"name": "Cookie", "value": cookie}, {"name": "User-Agent", "value": "Mozilla/5.0"}]},
+        "response": {"status": 200, "headers": [], "content": {"size": 2, "mimeType": "application/json", "text": "{}"}},
+    }).decode()
+
+
+def test_a_session_cookie_replayed_around_the_world_is_a_takeover_and_stays_secret(tmp_path):
+    stolen = "theme=dark; JSESSIONID=8f14e45fceea167a5a36dedd4bea2543; lang=en"
+    replay = [with_cookie(T0 + timedelta(minutes=2 * i), ip, stolen) for i, ip in enumerate(WORLD)]
+    own = [with_cookie(T0 + timedelta(minutes=i), "92.40.116.53", f"JSESSIONID=own{i:04d}aaaaaaaaaaaaaaaa")
+           for i in range(20)]
+    summary = run(tmp_path, "a.harl", replay + own)
+    assert summary["alerts"]["account_takeover"] == 1
+    (alert,) = alerts(tmp_path, "account_takeover")
+    assert alert["entity_kind"] == "session" and len(alert["entity"]) == 16  # a fingerprint, not the cookie
+    assert orjson.loads(alert["evidence"])["countries"] >= 6
+    assert "8f14e45fceea167a5a36dedd4bea2543" not in json.dumps(alerts(tmp_path), default=str)
+    with Catalog(tmp_path / "data", read_only=True) as catalog:
+        stored = catalog.db.sql("SELECT count(DISTINCT session_fp) AS n, bool_or(request_headers LIKE '%8f14e45f%') "
+                                "AS leaked FROM events").pl().row(0)
+    assert stored == (21, False)
+
+
 def test_the_same_records_read_again_raise_nothing_new(tmp_path):
     lines = benign(T0, 30) + stuffing(T0 + timedelta(minutes=5), 60)
     run(tmp_path, "a.harl", lines)

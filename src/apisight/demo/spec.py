@@ -28,8 +28,8 @@ ERROR_SCHEMA = {
 }
 TITLES = {
     bank.RETAIL_HOST: ("DemoBank Retail API", "Accounts, cards, payees and payments for the mobile and web apps."),
-    bank.PARTNER_HOST: ("DemoBank Open Banking & Partner API", "Account information, payment initiation and "
-                        "partner services for licensed third parties."),
+    bank.PARTNER_HOST: ("DemoBank Open Banking & Partner API", ("Account information, payment initiation and "
+                        "partner services for licensed third parties.")),
 }
 
 

@@ -3,7 +3,8 @@
 Everything here is a Polars expression or a join on distinct values (templates,
 addresses): no per-event Python. The frame carries, per event, every entity it
 belongs to — address, its /24 (IPv4) or /64 (IPv6) network, country and AS, API key,
-principal, bearer token (fingerprint), the account name tried at a login (fingerprint),
+principal, bearer token and session cookie (fingerprints), the account name tried at a
+login (fingerprint),
 user agent, partner — plus the endpoint's template and role, the object id in the
 path, the page asked for, and whether a login failed.
 
@@ -21,7 +22,7 @@ from apisight.detect.roles import id_position
 #: Event columns detection reads from the store.
 EVENT_COLUMNS = ["event_id", "ts", "source_file", "host", "method", "path", "query", "status", "response_bytes", "client_ip",
                  "client_zone", "user_agent", "request_id", "auth_scheme", "principal", "credential_fp",
-                 "api_key_id", "partner", "login_fp"]
+                 "api_key_id", "partner", "login_fp", "session_fp"]
 
 #: Query parameters that page through a collection (not dates: ``from=2024-01-01`` filters).
 _PAGE = r"(?i)(?:^|&)(?:page|page%5Bnumber%5D|page\[number\]|offset|start|skip|cursor|from|after|starting_after)=([^&]*)"
@@ -76,6 +77,7 @@ def build(events: pl.DataFrame, templates: pl.DataFrame, roles: pl.DataFrame) ->
         pl.when(pl.col("auth_scheme") == "bearer").then(pl.col("credential_fp")).alias("token"),
         pl.col("api_key_id").alias("api_key"),
         pl.col("login_fp").alias("username"),
+        pl.col("session_fp").alias("session"),
         ((status >= 400) & (status < 500) & (status != 429)).alias("fail"),
         (status < 400).alias("ok"),
         (status == 429).alias("throttled"),
@@ -85,11 +87,11 @@ def build(events: pl.DataFrame, templates: pl.DataFrame, roles: pl.DataFrame) ->
          | pl.col("query").str.contains(PAYLOAD).fill_null(False)).alias("payload"),
     )
     frame = frame.with_columns(client_columns())
-    return frame.drop("_id_pos", "api_key_id", "login_fp", "credential_fp").sort("ts", maintain_order=True)
+    return frame.drop("_id_pos", "api_key_id", "login_fp", "session_fp", "credential_fp").sort("ts", maintain_order=True)
 
 
 def event_hash(frame: pl.DataFrame) -> pl.Series:
     """A hash per event that two copies of one record share (re-read logs, overlapping rotations)."""
-    keys = ["ts", "host", "method", "path", "query", "status", "client_ip", "user_agent", "request_id", "token",
+    keys = ["ts", "host", "method", "path", "query", "status", "client_ip", "user_agent", "request_id", "token", "session",
             "api_key", "username", "response_bytes"]
     return frame.select(pl.struct(keys).hash(seed=1234)).to_series().alias("ehash")

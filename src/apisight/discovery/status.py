@@ -124,9 +124,9 @@ def _has_successor(method: str, path: str, documented: set[tuple[str, str]]) -> 
     shape = _VERSION.sub("/v#", path, count=1)
     for doc_method, template in documented:
         d = _VERSION.search(template)
-        if doc_method == method and d and int(d.group(2)) > int(m.group(2)):
-            if _VERSION.sub("/v#", template, count=1).lower() == shape.lower() or _same_shape(template, path):
-                return True
+        newer = doc_method == method and d and int(d.group(2)) > int(m.group(2))
+        if newer and (_VERSION.sub("/v#", template, count=1).lower() == shape.lower() or _same_shape(template, path)):
+            return True
     return False
 
 

@@ -21,7 +21,7 @@ import polars as pl
 from apisight.events import TIMESTAMP
 from apisight.fingerprints import Fingerprinter
 
-AUTH_COLUMNS = {
+AUTH_COLUMNS: dict[str, Any] = {
     "auth_scheme": pl.String,
     "principal": pl.String,
     "credential_fp": pl.String,

@@ -1,4 +1,7 @@
-"""The account name a client submits to a login, token or password-reset endpoint.
+"""Who a request speaks for before any token says so: the account name a client submits
+to a login, token or password-reset endpoint, and the session cookie it carries.
+
+The account name a client submits to a login, token or password-reset endpoint.
 
 Credential stuffing and brute force are about *which accounts* a client tries, which
 no header says: the name is in the request body (JSON or form) of an authentication
@@ -20,6 +23,17 @@ AUTH_PATH = r"(?i)(log-?in|sign-?in|sign-?on|auth|token|session|password|passwd|
 _NAMES = r"username|user_name|userName|login|loginId|login_id|email|emailAddress|email_address|user|userid|user_id|client_id"
 _JSON_NAME = rf'"(?:{_NAMES})"\s*:\s*"([^"\\]{{1,256}})"'
 _FORM_NAME = rf"(?:^|&)(?:{_NAMES})=([^&]{{1,256}})"
+
+
+#: Session cookies by name: ``session``, ``sessionid``, ``sid``, ``JSESSIONID``, ``connect.sid``, ``*_session``...
+_SESSION_COOKIE = (r"(?i)(?:^|;)\s*(?:[a-z0-9_.-]*sess(?:ion)?(?:_?id)?|sid|jsessionid|phpsessid|connect\.sid|"
+                   r"asp\.net_sessionid)=([^;\s]{8,4096})")
+
+
+def session_fingerprints(cookies: pl.Series, fingerprint: Fingerprinter) -> pl.Series:
+    """``session_fp`` per row: the fingerprint of the session cookie in the ``Cookie`` header."""
+    values = cookies.str.extract(_SESSION_COOKIE)
+    return fingerprint_values(values, fingerprint).alias("session_fp")
 
 
 def login_fingerprints(frame: pl.DataFrame, fingerprint: Fingerprinter) -> pl.Series:

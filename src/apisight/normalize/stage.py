@@ -9,7 +9,7 @@ from apisight.events import EVENT_SCHEMA, FINDING_SCHEMA, RAW_COLUMNS, conform
 from apisight.fingerprints import Fingerprinter
 from apisight.normalize.auth import AUTH_COLUMNS, authorization_columns, fingerprint_values, looks_like_key
 from apisight.normalize.clientip import ClientResolver, strip_port
-from apisight.normalize.login import login_fingerprints
+from apisight.normalize.login import login_fingerprints, session_fingerprints
 from apisight.normalize.networks import client_zone
 from apisight.normalize.partners import partner_column
 from apisight.normalize.redact import SECRET_NAME, drop_json_keys, escape_name, redact_column, redact_params
@@ -98,8 +98,11 @@ class Normalizer:
             pl.when(key_fp.is_not_null()).then(pl.lit("key_") + key_fp.str.slice(0, 12)).alias("api_key_id"),
             *[pl.col("_" + c).alias(c) for c in AUTH_COLUMNS if c not in ("auth_scheme", "principal", "credential_fp")],
         )
+        cookie = _headers(headers, ["cookie"])
+        cookies = frame.select(cookie[0]).to_series() if cookie else pl.Series([None] * frame.height, dtype=pl.String)
         frame = frame.with_columns(
-            partner_column(frame, self.settings.partners), login_fingerprints(frame, self.fingerprint)
+            partner_column(frame, self.settings.partners), login_fingerprints(frame, self.fingerprint),
+            session_fingerprints(cookies, self.fingerprint),
         )
         frame = frame.with_columns(
             (pl.lit(first_id + "-") + pl.int_range(pl.len()).cast(pl.String)).alias("event_id")

@@ -6,8 +6,8 @@ Two signals, per principal:
   payment, password reset) by an established principal from a device — network and
   user agent — it has never used, after a run of failed logins from that address, or
   with a user agent it never used from a country it has never been seen in.
-* **Token reuse.** One bearer token used from many addresses across several countries
-  or networks within minutes: a stolen session replayed.
+* **Token reuse.** One bearer token or session cookie used from many addresses across
+  several countries or networks within minutes: a stolen session replayed.
 
 A device is "new" only for a principal seen before on another one (a first-time
 customer has no usual device to differ from); the new-country signal also needs
@@ -49,7 +49,8 @@ class AccountTakeover(Detector):
     title = "Account takeover"
     owasp = ("API2:2023",)
     mitre = ("T1078", "T1550.001")
-    columns = ("method", "template", "role", "client_ip", "ip_net", "user_agent", "principal", "token", "country",
+    columns = ("method", "template", "role", "client_ip", "ip_net", "user_agent", "principal", "token", "session",
+               "country",
                "asn", "fail", "ok")
     settings_model = TakeoverOptions
 
@@ -61,7 +62,8 @@ class AccountTakeover(Detector):
     roles = SENSITIVE_ACTIONS  # the sensitive actions; logins and token use are read besides
 
     def rows(self, frame: pl.DataFrame) -> pl.DataFrame:
-        keep = pl.col("role").is_in(("login", "token", *(self.watched_roles or ()))) | pl.col("token").is_not_null()
+        keep = (pl.col("role").is_in(("login", "token", *(self.watched_roles or ()))) | pl.col("token").is_not_null()
+                | pl.col("session").is_not_null())
         return frame.filter(keep).select("ts", "event_id", *self.columns)
 
     def detect(self, rows: pl.DataFrame, ctx: Context) -> pl.DataFrame:
@@ -145,9 +147,14 @@ class AccountTakeover(Detector):
 
     def _token_reuse(self, rows: pl.DataFrame, ctx: Context) -> pl.DataFrame:
         o: TakeoverOptions = self.options  # type: ignore[assignment]
-        tokens = rows.filter(pl.col("token").is_not_null()
-                             & (pl.col("client_ip").n_unique().over("token") >= o.token_min_addresses))
-        w = sliding(tokens, ["token"], o.token_window_minutes, [
+        # a bearer token, else a session cookie: what a thief replays
+        tokens = rows.with_columns(
+            pl.when(pl.col("token").is_not_null()).then(pl.lit("token")).when(pl.col("session").is_not_null())
+            .then(pl.lit("session")).alias("credential_kind"),
+            pl.coalesce("token", "session").alias("credential"),
+        ).filter(pl.col("credential").is_not_null()
+                 & (pl.col("client_ip").n_unique().over("credential") >= o.token_min_addresses))
+        w = sliding(tokens, ["credential_kind", "credential"], o.token_window_minutes, [
             pl.col("client_ip").n_unique().alias("addresses"),
             pl.col("country").drop_nulls().n_unique().alias("countries"),
             pl.col("asn").drop_nulls().n_unique().alias("networks"),
@@ -162,15 +169,17 @@ class AccountTakeover(Detector):
                          & ((pl.col("countries") >= o.token_min_countries) | (pl.col("networks") >= o.token_min_networks)))
         return candidates(
             fired,
-            entity_kind=pl.when(pl.col("principal").is_not_null()).then(pl.lit("principal")).otherwise(pl.lit("token")),
-            entity=pl.coalesce("principal", "token"),
+            entity_kind=pl.when(pl.col("principal").is_not_null()).then(pl.lit("principal"))
+            .otherwise(pl.col("credential_kind")),
+            entity=pl.coalesce("principal", "credential"),
             score=pl.col("addresses"), confidence=(0.6 + 0.05 * pl.col("countries")).clip(0, 0.95),
             severity="critical",
             evidence=["addresses", "countries", "networks", "country_list", "window_start", "window_end"],
-            summary=pl.format("one bearer token used from {} addresses in {} countries and {} networks within {} min",
-                              pl.col("addresses"), pl.col("countries"), pl.col("networks"),
+            summary=pl.format("one {} used from {} addresses in {} countries and {} networks within {} min",
+                              pl.when(pl.col("credential_kind") == "token").then(pl.lit("bearer token"))
+                              .otherwise(pl.lit("session cookie")), pl.col("addresses"), pl.col("countries"), pl.col("networks"),
                               pl.lit(o.token_window_minutes)),
-            related=pl.concat_list(pl.lit("token:") + pl.col("token"),
+            related=pl.concat_list(pl.col("credential_kind") + ":" + pl.col("credential"),
                                    pl.col("_ips").list.eval(pl.lit("ip:") + pl.element())),
             limits=None if ctx.geo else [NO_GEO],
         )
