@@ -30,7 +30,7 @@ from apisight.detect.registry import enabled_detectors
 from apisight.detect.roles import endpoint_roles
 from apisight.detect.shifts import SHIFT_SCHEMA, api_change_rows, explained, find_shifts
 from apisight.detect.state import DetectionState
-from apisight.events import EVENT_SCHEMA
+from apisight.events import EVENT_SCHEMA, conform
 from apisight.store import Catalog
 from apisight.store import alerts as q
 from apisight.store.inventory import ensure_tables as ensure_inventory
@@ -45,11 +45,17 @@ STATE_DIR = "detect"
 
 
 def read_events(files: list[Path]) -> pl.DataFrame:
-    """The detection columns of the stored event files ``files``."""
-    if not files:
-        return pl.DataFrame(schema={c: EVENT_SCHEMA[c] for c in EVENT_COLUMNS})
-    frame = pl.scan_parquet(files, missing_columns="insert").select(EVENT_COLUMNS)
-    return frame.collect()
+    """The detection columns of the stored event files ``files``.
+
+    Files written by an older apisight may lack newer columns (``login_fp``,
+    ``session_fp``...): those come back as nulls, so history stays replayable.
+    """
+    schema = {c: EVENT_SCHEMA[c] for c in EVENT_COLUMNS}
+    frames = []
+    for f in files:
+        present = [c for c in EVENT_COLUMNS if c in pl.read_parquet_schema(f)]
+        frames.append(conform(pl.read_parquet(f, columns=present), schema))
+    return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
 
 
 def by_day(files: list[Path]) -> list[list[Path]]:

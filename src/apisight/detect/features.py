@@ -65,13 +65,15 @@ def build(events: pl.DataFrame, templates: pl.DataFrame, roles: pl.DataFrame) ->
     positions = frame.select(pl.col("template").unique()).with_columns(
         pl.col("template").map_elements(id_position, return_dtype=pl.Int32).alias("_id_pos"))
     frame = frame.join(positions, on="template", how="left")
+    # the id segment, split once per distinct path (paths repeat; splitting every row costs memory)
+    ids = (frame.select("path", "_id_pos").filter(pl.col("_id_pos").is_not_null()).unique()
+           .with_columns(pl.col("path").str.split("/").list.get(pl.col("_id_pos"), null_on_oob=True)
+                         .alias("object_id")))
+    frame = frame.join(ids, on=["path", "_id_pos"], how="left", nulls_equal=False)
     frame = frame.join(geo.lookup(frame["client_ip"]), on="client_ip", how="left")
     status = pl.col("status").cast(pl.Int32)
     frame = frame.with_columns(
         pl.col("role").fill_null("other"),
-        pl.when(pl.col("_id_pos").is_not_null())
-        .then(pl.col("path").str.split("/").list.get(pl.col("_id_pos"), null_on_oob=True))
-        .alias("object_id"),
         pl.when(~pl.col("query").str.extract(_PAGE).str.contains(_DATE)).then(pl.col("query").str.extract(_PAGE))
         .alias("page"),
         pl.when(pl.col("auth_scheme") == "bearer").then(pl.col("credential_fp")).alias("token"),
