@@ -13,6 +13,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 import orjson
+import polars as pl
 
 from apisight.config import Settings
 from apisight.detect.engine import run_detection
@@ -144,6 +145,17 @@ def test_a_record_from_a_wrong_clock_neither_moves_the_watermark_nor_makes_other
     assert DetectionState.load(tmp_path / "data" / "detect").watermark == T0 + timedelta(minutes=4)
     second = run(tmp_path, "b.harl", stuffing(T0 + timedelta(minutes=5), 60))
     assert second["detection"]["late"] == 0 and second["alerts"]["credential_stuffing"] == 1
+
+
+def test_history_written_before_newer_event_columns_is_replayed(tmp_path):
+    run(tmp_path, "a.harl", stuffing(T0, 60))
+    for f in (tmp_path / "data" / "events").glob("*/*.parquet"):  # as an older apisight wrote them
+        pl.read_parquet(f).drop("login_fp", "session_fp").write_parquet(f)
+    with Catalog(tmp_path / "data") as catalog:
+        replay = run_detection(catalog, catalog.event_files(), Settings(), "replay", replay=True)
+    assert replay["events"] == 60  # read with the missing columns as nulls ...
+    with Catalog(tmp_path / "data", read_only=True) as catalog:  # ... and the alert stands, extended, not repeated
+        assert len(load_alerts(catalog.db, detector="credential_stuffing")) == 1
 
 
 def test_state_is_saved_bounded_and_reported_per_entity(tmp_path):
