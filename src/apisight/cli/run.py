@@ -132,6 +132,10 @@ def demo_cmd(
             f"apisight drift --data {root} --spec {manifest.specs[0]}",
             f"apisight data --data {root}",
             f"apisight flows --data {root} --type card_number",
+            f"apisight findings --data {root} --severity high",
+            f"apisight alerts --data {root}",
+            f"apisight incidents --data {root}",
+            f"apisight timeline 203.0.113.0/24 --data {root}",
             (
                 f'apisight query --data {root} "SELECT client_ip, count(*) n FROM events WHERE status = 401 '
                 'GROUP BY 1 ORDER BY n DESC LIMIT 5"'
@@ -223,6 +227,9 @@ def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
             "new alerts", escape(", ".join(f"{k} {v}" for k, v in raised.items())) + "  (apisight alerts)"
         )
     detection = summary.get("detection")
+    if detection and (detection["incidents"] or detection["api_changes"]):
+        table.add_row("incidents, API changes", f"{detection['incidents']:,} incidents (apisight incidents), "
+                      f"{detection['api_changes']:,} API changes recorded (table api_changes)")
     if detection and (detection["duplicates"] or detection["late"] or detection.get("future")):
         table.add_row(
             "left out of detection",
