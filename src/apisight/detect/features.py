@@ -74,8 +74,7 @@ def build(events: pl.DataFrame, templates: pl.DataFrame, roles: pl.DataFrame) ->
     status = pl.col("status").cast(pl.Int32)
     frame = frame.with_columns(
         pl.col("role").fill_null("other"),
-        pl.when(~pl.col("query").str.extract(_PAGE).str.contains(_DATE)).then(pl.col("query").str.extract(_PAGE))
-        .alias("page"),
+        pl.col("query").str.extract(_PAGE).alias("page"),
         pl.when(pl.col("auth_scheme") == "bearer").then(pl.col("credential_fp")).alias("token"),
         pl.col("api_key_id").alias("api_key"),
         pl.col("login_fp").alias("username"),
@@ -88,7 +87,8 @@ def build(events: pl.DataFrame, templates: pl.DataFrame, roles: pl.DataFrame) ->
         (pl.col("path").str.contains(PAYLOAD).fill_null(False)
          | pl.col("query").str.contains(PAYLOAD).fill_null(False)).alias("payload"),
     )
-    frame = frame.with_columns(client_columns())
+    frame = frame.with_columns(*client_columns(), pl.when(~pl.col("page").str.contains(_DATE)).then(pl.col("page"))
+                               .alias("page"))
     return frame.drop("_id_pos", "api_key_id", "login_fp", "session_fp", "credential_fp").sort("ts", maintain_order=True)
 
 
