@@ -7,7 +7,15 @@ import uuid
 import pytest
 
 from apisight.posture.checks.bola_prone_ids import BolaProneIdsCheck
-from tests.posture.test_findings import SSN_BODY, analyze_lines, configured, findings_of, harl
+from tests.posture.test_findings import (
+    EXTERNAL,
+    INTERNAL,
+    SSN_BODY,
+    analyze_lines,
+    configured,
+    findings_of,
+    harl,
+)
 
 H = "https://api.bank.example"
 
@@ -31,6 +39,9 @@ def data(tmp_path_factory):
         + [harl(f"{H}/v1/customers/{n}", headers=as_user(f"user{n % 15}")) for n in range(1, 31)]  # 2 ids each
         + [harl(f"{H}/v1/cards/{n}", headers=as_user("mallory"), status=403) for n in range(1, 16)]  # all refused
         + [harl(f"{H}/v1/products/{n}") for n in range(1, 16)]  # a crawler of a public catalogue, no credential
+        # a service on the internal network reading ledgers for its users: east-west, not a caller walking ids
+        + [harl(f"{H}/v1/ledgers/{n}", headers=as_user("svc-statements"), client=INTERNAL, body=SSN_BODY)
+           for n in range(1, 16)]
     )
     analyze_lines(tmp_path, lines)
     return tmp_path
@@ -43,6 +54,17 @@ def found(data):
 
 def test_flags_only_walked_sequential_ids(found):
     assert set(found) == {("GET", "/v1/accounts/{account_id}"), ("GET", "/v1/orders/{order_id}")}
+
+
+def test_internal_callers_walking_ids_are_not_flagged(found):
+    assert not any(path.startswith("/v1/ledgers/") for _, path in found)
+
+
+@pytest.mark.parametrize(("client", "flagged"), [(EXTERNAL, True), (INTERNAL, False)])
+def test_the_same_walk_counts_only_from_outside(tmp_path, client, flagged):
+    analyze_lines(tmp_path, [harl(f"{H}/v1/ledgers/{n}", headers=as_user("svc-statements"), client=client)
+                             for n in range(1, 16)])
+    assert bool(findings_of(tmp_path, BolaProneIdsCheck())) is flagged
 
 
 def test_sensitive_answers_make_it_high(found):

@@ -1,11 +1,12 @@
 """excessive_data_exposure: documented endpoints answering with fields their spec does not list."""
 
 import textwrap
+from datetime import timedelta
 
 import pytest
 
 from apisight.posture.checks.excessive_data_exposure import ExcessiveDataExposureCheck
-from tests.posture.test_findings import analyze_lines, findings_of, harl
+from tests.posture.test_findings import DAY, analyze_lines, findings_of, harl
 
 H = "https://api.bank.example"
 
@@ -69,3 +70,15 @@ def test_an_undocumented_sensitive_field_is_high(found):
 def test_a_harmless_extra_field_is_low(found):
     f = found["GET", "/v2/statements/{statement_id}"]
     assert f.severity == "low" and f.evidence["fields_seen"] == ["branch_code"] and f.evidence["sensitive_fields"] == []
+
+
+def test_a_field_a_release_adds_late_in_the_traffic_is_seen(tmp_path):
+    """Bodies are sampled across the whole time range, not only the earliest ones: the release's
+    new field reaches drift however much traffic came before it."""
+    before = [harl(f"{H}/v2/accounts/{n}", body={"id": n, "balance": 10}, at=DAY + timedelta(minutes=n))
+              for n in range(100)]
+    after = [harl(f"{H}/v2/accounts/{n}", body={"id": n, "balance": 10, "overdraft_limit": 500},
+                  at=DAY + timedelta(minutes=n)) for n in range(100, 110)]
+    analyze_lines(tmp_path, before + after, spec=SPEC)
+    f = findings_of(tmp_path, ExcessiveDataExposureCheck())["GET", "/v2/accounts/{account_id}"]
+    assert f.evidence["fields_seen"] == ["overdraft_limit"] and f.evidence["events"] == 10

@@ -40,3 +40,13 @@ def test_fires_on_planted_markers(tmp_path, body, status, marker):
 def test_near_misses_do_not_fire(tmp_path, body, status):
     analyze_lines(tmp_path, [harl(f"{H}/v1/accounts/1", status=status, body=body, content_type="text/plain")])
     assert findings_of(tmp_path, VerboseErrorsCheck()) == {}
+
+
+def test_an_error_showing_several_markers_counts_once(tmp_path):
+    jdbc = ("java.sql.SQLException: ORA-00942: table or view does not exist\n"
+            "\tat com.bank.api.AccountDao.find(AccountDao.java:31)")
+    analyze_lines(tmp_path, [harl(f"{H}/v1/accounts/1", status=500, body=jdbc, content_type="text/plain"),
+                             harl(f"{H}/v1/accounts/2", status=500, body=PY, content_type="text/plain")])
+    (finding,) = findings_of(tmp_path, VerboseErrorsCheck()).values()
+    assert finding.evidence["markers"] == ["java_stack_trace", "python_traceback", "sql_error"]
+    assert finding.evidence["statuses"] == {"500": 2} and finding.evidence["events"] == 2

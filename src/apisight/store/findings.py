@@ -98,10 +98,12 @@ def plaintext_http(db: duckdb.DuckDBPyConnection, since: datetime) -> pl.DataFra
 
 
 def credentials_in_url(
-    db: duckdb.DuckDBPyConnection, since: datetime, credential_types: list[str], exempt_params: list[str]
+    db: duckdb.DuckDBPyConnection, since: datetime, credential_types: list[str], exempt_params: list[str],
+    credential_params: list[str], credential_pattern: str,
 ) -> pl.DataFrame:
     """Endpoints that received secrets in the URL: credential-type findings in the query or path,
-    and query parameters that normalisation masked as secrets (``name=[redacted]``)."""
+    and query parameters that normalisation masked (``name=[redacted]``) named in
+    ``credential_params`` (lower case) or matching ``credential_pattern`` in full."""
     return _sql(db, f"""
         WITH found AS (
             SELECT template, host, method, event_id, ts, client_ip, type AS what, masked
@@ -115,13 +117,15 @@ def credentials_in_url(
                        unnest(regexp_extract_all(query, '(?:^|&)([^=&]+)=\\[redacted\\]', 1)) AS param
                 FROM ({_EVENTS}) e WHERE contains(query, '=[redacted]')
             ) WHERE NOT list_contains($exempt, lower(param))
+                AND (list_contains($params, lower(param)) OR regexp_full_match(param, $pattern))
         )
         SELECT {_EVIDENCE},
                list_sort(list_distinct(list(what))) AS carried,
                list_sort(list_distinct(list(masked) FILTER (WHERE masked IS NOT NULL)))[1:{SAMPLES}]
                  AS masked_examples
         FROM found GROUP BY ALL ORDER BY host, path, method
-    """, {"since": since, "types": credential_types, "exempt": exempt_params})
+    """, {"since": since, "types": credential_types, "exempt": exempt_params, "params": credential_params,
+          "pattern": credential_pattern})
 
 
 def sensitive_in_url(db: duckdb.DuckDBPyConnection, since: datetime, excluded_types: list[str]) -> pl.DataFrame:
@@ -156,12 +160,13 @@ def exposed_endpoints(db: duckdb.DuckDBPyConnection, since: datetime, rules: pl.
                 FROM (SELECT DISTINCT template FROM served) t
                 JOIN _exposure_rules r ON regexp_matches(t.template, r.template_pattern)
             ),
-            hits AS (
+            hits AS (  -- one row per event: its first matching rule
                 SELECT served.*, m.kind, m.owasp, m.severity, m.rule_order
                 FROM served JOIN matched m ON served.template = m.template
                 WHERE m.body_pattern IS NULL
                    OR regexp_matches(coalesce(served.request_body, '') || ' ' || coalesce(served.query, ''),
                                      m.body_pattern)
+                QUALIFY row_number() OVER (PARTITION BY served.event_id ORDER BY m.rule_order) = 1
             )
             SELECT {_EVIDENCE},
                    arg_min(kind, rule_order) AS kind, arg_min(owasp, rule_order) AS owasp,
@@ -175,8 +180,8 @@ def exposed_endpoints(db: duckdb.DuckDBPyConnection, since: datetime, rules: pl.
 
 def verbose_errors(db: duckdb.DuckDBPyConnection, since: datetime, markers: pl.DataFrame) -> pl.DataFrame:
     """Endpoints whose error responses (status >= 400) contain a marker (kind, pattern) of a stack
-    trace, SQL error or framework debug page."""
-    db.register("_error_markers", markers)
+    trace, SQL error or framework debug page. Counts are per event, however many markers it shows."""
+    db.register("_error_markers", markers.with_row_index("marker_order"))
     try:
         return _sql(db, f"""
             WITH e AS ({_EVENTS}),
@@ -185,11 +190,13 @@ def verbose_errors(db: duckdb.DuckDBPyConnection, since: datetime, markers: pl.D
                 SELECT * FROM e WHERE e.status >= 400 AND e.response_body IS NOT NULL
                   AND regexp_matches(e.response_body, $any_marker)
             ),
-            hits AS (
-                SELECT marked.*, m.kind FROM marked JOIN _error_markers m ON regexp_matches(marked.response_body, m.pattern)
+            hits AS (  -- one row per event, with the kinds of all the markers it shows
+                SELECT marked.*, list(m.kind) OVER (PARTITION BY marked.event_id) AS kinds
+                FROM marked JOIN _error_markers m ON regexp_matches(marked.response_body, m.pattern)
+                QUALIFY row_number() OVER (PARTITION BY marked.event_id ORDER BY m.marker_order) = 1
             )
             SELECT {_EVIDENCE},
-                   list_sort(list_distinct(list(kind))) AS markers,
+                   {_union("kinds")} AS markers,
                    to_json(histogram(status)) AS statuses
             FROM hits GROUP BY ALL ORDER BY host, path, method
         """, {"since": since, "any_marker": "|".join(f"(?:{p})" for p in markers["pattern"].to_list()) or "$^"})
@@ -342,14 +349,16 @@ def enumerable_ids(
     ``min_numeric_share`` numeric, ``min_ids`` distinct, median gap between neighbours at most
     ``max_median_gap``) and that one principal (JWT subject, key, credential or else client IP)
     read ``min_ids`` or more of with 2xx answers. Requests without any credential are public
-    reads, not object authorization, and are left out. ``high`` when those answers carried clear
-    sensitive data."""
+    reads, not object authorization, and are left out, and so are internal callers: a service
+    calling another (often without a credential the logs show) would be one "principal", its
+    pod's address, walking every id. ``high`` when those answers carried clear sensitive data."""
     return _sql(db, f"""
         WITH e AS (
             SELECT *, string_split(template, '/') AS tparts, string_split(path, '/') AS pparts,
                    coalesce(principal, api_key_id, credential_fp, client_ip) AS who
             FROM ({_EVENTS}) e
             WHERE contains(template, '{{') AND status BETWEEN 200 AND 299 AND auth_scheme IS DISTINCT FROM 'none'
+              AND coalesce(client_zone, '') <> 'internal'
         ),
         ids AS (
             SELECT * EXCLUDE (i), tparts[i] AS param, pparts[i] AS value,
@@ -395,11 +404,14 @@ def enumerable_ids(
 
 
 def inventory_endpoints(
-    db: duckdb.DuckDBPyConnection, since: datetime, spec_status: str, ignored_types: list[str]
+    db: duckdb.DuckDBPyConnection, since: datetime, spec_status: str, ignored_types: list[str],
+    absent_statuses: list[int],
 ) -> pl.DataFrame:
     """Endpoints of one inventory ``spec_status`` (shadow, zombie) called in the window, with what
     they served: clear sensitive data in responses, and successes without any credential.
-    Shadow endpoints count only on hosts a spec covers (without a spec everything is shadow)."""
+    Shadow endpoints count only on hosts a spec covers (without a spec everything is shadow).
+    An endpoint that answered nothing but ``absent_statuses`` in the window (404, 410, ...) is
+    left out: no route answers there, or it is retired."""
     return _sql(db, f"""
         WITH ep AS (
             SELECT host AS h, method AS m, path AS t, deprecated, spec_file, operation_id FROM endpoints
@@ -420,8 +432,10 @@ def inventory_endpoints(
                {_union("sensitive_types")} AS sensitive_types,
                count(*) FILTER (WHERE client_zone = 'external') AS external_events,
                to_json(histogram(status)) AS statuses
-        FROM hits GROUP BY ALL ORDER BY host, path, method
-    """, {"since": since, "status": spec_status, "ignored": ignored_types})
+        FROM hits GROUP BY ALL
+        HAVING count(*) FILTER (WHERE status IS NULL OR NOT list_contains($absent, status)) > 0
+        ORDER BY host, path, method
+    """, {"since": since, "status": spec_status, "ignored": ignored_types, "absent": absent_statuses})
 
 
 def security_headers(

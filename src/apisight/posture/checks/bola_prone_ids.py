@@ -27,7 +27,8 @@ class BolaProneIdsCheck(BaseCheck[BolaProneIdsOptions]):
     of them. Guessable ids plus one caller reading many is where BOLA is found; the check
     cannot see whether the caller owned the objects. High when those answers carried clear
     sensitive data. UUIDs, opaque and random ids never fire, nor do requests without any
-    credential (public reads)."""
+    credential (public reads) or from ``network.internal_networks`` (a service reading on its
+    users' behalf would be one caller walking every id)."""
 
     name = "bola_prone_ids"
     owasp = "API1:2023 Broken Object Level Authorization"

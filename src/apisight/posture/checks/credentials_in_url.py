@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import Field, field_validator
 
+from apisight.config import AuthSettings
 from apisight.posture.findings import BaseCheck, CheckOptions, Finding, SensitiveTypes, findings_from_frame
 from apisight.store import Catalog
 from apisight.store import findings as queries
@@ -15,6 +16,16 @@ CREDENTIAL_TYPES: tuple[str, ...] = (
     "jwt", "bearer_token", "api_secret", "password", "aws_access_key", "stripe_key", "github_token",
     "slack_token", "google_api_key", "private_key", "url_credentials",
 )
+#: Query parameters that are credentials by name: the default ``auth.api_key_query_params`` and
+#: ``auth.secret_query_params``, and other common ones.
+CREDENTIAL_PARAMS: tuple[str, ...] = tuple(dict.fromkeys([
+    *AuthSettings().secret_params(), "auth", "auth_token", "access_key", "client_secret", "session_id",
+]))
+#: A parameter name that says its value is a credential, wherever the word ends it (``accessToken``,
+#: ``x-api-key``, ``db_password``). Normalisation masks more (by ``redact.SECRET_NAME``): card and
+#: account numbers, PAN, SSN, CVV and one-time codes are sensitive data, not credentials.
+CREDENTIAL_NAME = (r"(?i)[\w.-]*(?:pass(?:word|wd|phrase)|pwd|secret|token|api[-_]?key|private[-_]?key|"
+                   r"access[-_]?key|sess(?:ion)?[-_]?id|authorization|credentials?)")
 
 
 class CredentialsInUrlOptions(CheckOptions):
@@ -25,8 +36,13 @@ class CredentialsInUrlOptions(CheckOptions):
         default=("code", "state", "signature", "sig", "x-amz-signature", "x-amz-security-token", "x-amz-credential"),
         description="query parameters that carry secrets in URLs by design",
     )
+    #: The check sees posture settings only: names added to ``auth.*_query_params`` belong here too.
+    credential_params: tuple[str, ...] = Field(
+        default=CREDENTIAL_PARAMS,
+        description=("masked query parameters that are credentials, besides names matching CREDENTIAL_NAME "
+                     "(add the names you set in auth.api_key_query_params and auth.secret_query_params)"))
 
-    @field_validator("exempt_params")
+    @field_validator("exempt_params", "credential_params")
     @classmethod
     def _lower(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(v.lower() for v in value)
@@ -34,9 +50,10 @@ class CredentialsInUrlOptions(CheckOptions):
 
 class CredentialsInUrlCheck(BaseCheck[CredentialsInUrlOptions]):
     """The URL carried a secret: a credential-type value found in the query or path, or a query
-    parameter that normalisation masked as a secret (``auth.api_key_query_params`` and
-    ``auth.secret_query_params``). URLs end up in access logs, proxies, browser history and
-    ``Referer`` headers."""
+    parameter that normalisation masked whose name is a credential's (``credential_params``, or
+    matching :data:`CREDENTIAL_NAME`). Normalisation masks every secret-looking name; a masked card
+    number or SSN is sensitive data in the URL (``sensitive_data_in_url``), not a credential.
+    URLs end up in access logs, proxies, browser history and ``Referer`` headers."""
 
     name = "credentials_in_url"
     owasp = "API2:2023 Broken Authentication"
@@ -49,5 +66,6 @@ class CredentialsInUrlCheck(BaseCheck[CredentialsInUrlOptions]):
 
     def find(self, catalog: Catalog, since: datetime) -> list[Finding]:
         o = self.options
-        frame = queries.credentials_in_url(catalog.db, since, list(o.credential_types), list(o.exempt_params))
+        frame = queries.credentials_in_url(catalog.db, since, list(o.credential_types), list(o.exempt_params),
+                                           list(o.credential_params), CREDENTIAL_NAME)
         return findings_from_frame(self, frame)

@@ -26,9 +26,10 @@ RULES: list[tuple[str, str, str | None, str, Severity]] = [
      "medium"),
     ("admin", r"(?i)(^|/)(admin|administrator|_admin|manage|management)(/|$)",
      None, "API5:2023 Broken Function Level Authorization", "high"),
+    # before debug: Spring's /actuator/env and /actuator/heapdump are actuator endpoints
+    ("actuator", r"(?i)(^|/)actuator(/|$)", None, "API8:2023 Security Misconfiguration", "high"),
     ("debug", r"(?i)(^|/)(debug|_debug|__debug__|trace|heapdump|env|phpinfo(\.php)?|server-status|pprof)(/|$)",
      None, "API8:2023 Security Misconfiguration", "high"),
-    ("actuator", r"(?i)(^|/)actuator(/|$)", None, "API8:2023 Security Misconfiguration", "high"),
     ("metrics", r"(?i)(^|/)(metrics|prometheus)(/|$)", None, "API8:2023 Security Misconfiguration", "medium"),
     ("internal", r"(?i)(^|/)(internal|_internal|private)(/|$)", None, "API9:2023 Improper Inventory Management",
      "high"),

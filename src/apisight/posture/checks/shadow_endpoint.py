@@ -27,11 +27,17 @@ class InventoryCheckOptions(CheckOptions):
                                           description="sensitive types that do not raise the severity")
 
 
+#: Answers that say no route is there: a method/path that got nothing else in the window was
+#: probed, not served (finding those probes is the BFLA detector's work).
+NOT_ROUTED = (404, 405, 501)
+
+
 class ShadowEndpointCheck(BaseCheck[InventoryCheckOptions]):
     """The inventory marks the endpoint ``shadow`` (called, in no spec, or a documented path called
-    with an undocumented method) on a host that a spec covers; without any spec every endpoint
-    is shadow, so nothing fires. Low; one level up if it served clear sensitive data in the
-    window, one more if it answered 2xx to requests with no credential."""
+    with an undocumented method) on a host that a spec covers, and it answered at least once with
+    something other than 404/405/501 (:data:`NOT_ROUTED`) in the window: a route exists. Without
+    any spec every endpoint is shadow, so nothing fires. Low; one level up if it served clear
+    sensitive data in the window, one more if it answered 2xx to requests with no credential."""
 
     name = "shadow_endpoint"
     owasp = "API9:2023 Improper Inventory Management"
@@ -44,15 +50,17 @@ class ShadowEndpointCheck(BaseCheck[InventoryCheckOptions]):
     settings_model = InventoryCheckOptions
 
     def find(self, catalog: Catalog, since: datetime) -> list[Finding]:
-        return inventory_findings(self, catalog, since, "shadow", self.options.ignored_types)
+        return inventory_findings(self, catalog, since, "shadow", self.options.ignored_types, NOT_ROUTED)
 
 
 def inventory_findings(
-    check: Check, catalog: Catalog, since: datetime, spec_status: str, ignored_types: tuple[str, ...]
+    check: Check, catalog: Catalog, since: datetime, spec_status: str, ignored_types: tuple[str, ...],
+    absent_statuses: tuple[int, ...],
 ) -> list[Finding]:
-    """Findings for the endpoints of one ``spec_status``, the check's severity raised one level
-    for sensitive data served and one for unauthenticated successes."""
-    frame = queries.inventory_endpoints(catalog.db, since, spec_status, list(ignored_types))
+    """Findings for the endpoints of one ``spec_status`` that answered something other than
+    ``absent_statuses`` in the window, the check's severity raised one level for sensitive data
+    served and one for unauthenticated successes."""
+    frame = queries.inventory_endpoints(catalog.db, since, spec_status, list(ignored_types), list(absent_statuses))
     base = SEVERITIES.index(check.severity)
     raised = (
         pl.lit(base)
