@@ -103,9 +103,12 @@ class CredentialStuffing(Detector):
                 severity=self.options.severity,
                 evidence=["events", "accounts", "failures", "successes", "throttled", "failure_ratio", "addresses",
                           "window_start", "window_end"],
-                summary=pl.format("{} login attempts on {} accounts in {} min from {} address(es); {} failed, {} "
-                                  "succeeded", pl.col("events"), pl.col("accounts"), pl.lit(o.window_minutes),
-                                  pl.col("addresses"), pl.col("failures"), pl.col("successes")),
+                summary=pl.format("{} login attempts on {} in {} min from {} address(es); {} failed, {} "
+                                  "succeeded", pl.col("events"),
+                                  pl.when(pl.col("blind")).then(pl.lit("unknown accounts"))
+                                  .otherwise(pl.col("accounts").cast(pl.String) + " accounts"),
+                                  pl.lit(o.window_minutes), pl.col("addresses"), pl.col("failures"),
+                                  pl.col("successes")),
                 related=pl.col("_ips").list.eval(pl.lit("ip:") + pl.element()),
                 limits=[NO_USERNAMES] if fired["blind"].any() else None,
             ))
