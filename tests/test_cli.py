@@ -205,3 +205,8 @@ def test_inventory_openapi_and_drift_commands(tmp_path, logs):
     result = apisight("drift", "--spec", str(broken), "--data", data)
     message = result.stderr.decode()
     assert result.returncode == 1 and "broken.yaml:" in message and "Traceback" not in message
+
+
+def test_version_needs_no_command():
+    result = apisight("--version")
+    assert result.returncode == 0 and result.stdout.decode().startswith("apisight ")

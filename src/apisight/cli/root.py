@@ -48,16 +48,21 @@ def data_dir(data: Path | None) -> Path:
     return data or Path(os.environ.get(DATA_ENV, DEFAULT_DATA))
 
 
+def _print_version(value: bool) -> None:
+    """``--version``: handled before the command is looked for, so it needs none."""
+    if value:
+        console.print(f"apisight {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", is_eager=True,
+                                          callback=lambda value: _print_version(value))] = False,
 ) -> None:
     global _debug
     _debug = debug
-    if version:
-        console.print(f"apisight {__version__}")
-        raise typer.Exit()
 
 
 def main() -> None:
