@@ -29,6 +29,7 @@ from apisight.detect.detector import (
     endpoint_list,
     no_candidates,
     sliding,
+    tagged,
 )
 
 SENSITIVE_ACTIONS = ("profile_change", "payee_add", "payment", "password_reset")
@@ -141,7 +142,7 @@ class AccountTakeover(Detector):
             summary=pl.format("{} from a device this customer never used ({} failed logins from its address before; "
                               "new country: {})", pl.col("actions").list.join(", "), pl.col("failed_logins"),
                               pl.col("new_country")),
-            related=pl.col("_ips").list.eval(pl.lit("ip:") + pl.element()),
+            related=tagged("ip", "_ips"),
             limits=None if ctx.geo else [NO_GEO],
         )
 
@@ -180,6 +181,6 @@ class AccountTakeover(Detector):
                               .otherwise(pl.lit("session cookie")), pl.col("addresses"), pl.col("countries"), pl.col("networks"),
                               pl.lit(o.token_window_minutes)),
             related=pl.concat_list(pl.col("credential_kind") + ":" + pl.col("credential"),
-                                   pl.col("_ips").list.eval(pl.lit("ip:") + pl.element())),
+                                   tagged("ip", "_ips")),
             limits=None if ctx.geo else [NO_GEO],
         )

@@ -21,6 +21,7 @@ from apisight.detect.detector import (
     no_candidates,
     ratio,
     sliding,
+    tagged,
 )
 
 NO_USERNAMES = "no account names in the records (request bodies not captured): counted per address"
@@ -67,7 +68,7 @@ class BruteForce(Detector):
                 summary=pl.format("{} failed logins for one account in {} min from {} address(es); {} succeeded, "
                                   "{} throttled", pl.col("failures"), pl.lit(o.window_minutes), pl.col("addresses"),
                                   pl.col("successes"), pl.col("throttled")),
-                related=pl.col("_ips").list.eval(pl.lit("ip:") + pl.element()),
+                related=tagged("ip", "_ips"),
             ))
         blind = rows.filter(pl.col("username").is_null())
         if blind.height:

@@ -24,6 +24,7 @@ from apisight.detect.detector import (
     no_candidates,
     ratio,
     sliding,
+    tagged,
 )
 
 NO_USERNAMES = "no account names in the records (request bodies not captured): distinct accounts unknown"
@@ -109,7 +110,7 @@ class CredentialStuffing(Detector):
                                   .otherwise(pl.col("accounts").cast(pl.String) + " accounts"),
                                   pl.lit(o.window_minutes), pl.col("addresses"), pl.col("failures"),
                                   pl.col("successes")),
-                related=pl.col("_ips").list.eval(pl.lit("ip:") + pl.element()),
+                related=tagged("ip", "_ips"),
                 limits=[NO_USERNAMES] if fired["blind"].any() else None,
             ))
         return pl.concat(out) if out else no_candidates()
@@ -152,5 +153,5 @@ class CredentialStuffing(Detector):
                               pl.col("addresses"), pl.col("attempts_per_address"),
                               pl.lit(o.distributed_window_minutes // 60), pl.col("failure_ratio").round(2),
                               pl.col("endpoint_failure_ratio")),
-            related=pl.col("_ips").list.eval(pl.lit("ip:") + pl.element()),
+            related=tagged("ip", "_ips"),
         )
