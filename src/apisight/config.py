@@ -181,19 +181,25 @@ class PostureSettings(_Section):
         the events are stored); errors read ``posture.checks.<name>: <field>: <message>``."""
         if not value:
             return value
-        from pydantic_core import InitErrorDetails, PydanticCustomError
-
         # imported here: the check registry loads the checks, which import this module
         from apisight.posture.checks import settings_problems
 
-        problems = settings_problems(value)
-        if problems:
-            raise ValidationError.from_exception_data("posture.checks", [
-                InitErrorDetails(type=PydanticCustomError("check_settings", "{problem}", {"problem": what}),
-                                 loc=(name,) if name else (), input=value.get(name, value))
-                for name, what in problems
-            ])
+        return _plugin_settings("posture.checks", value, settings_problems(value))
+
+
+def _plugin_settings(where: str, value: dict[str, dict[str, Any]],
+                     problems: list[tuple[str, str]]) -> dict[str, dict[str, Any]]:
+    """``value`` unless a plugin's own model found ``problems`` ((name or "", problem) pairs):
+    then one validation error per problem, located at ``<where>.<name>``."""
+    if not problems:
         return value
+    from pydantic_core import InitErrorDetails, PydanticCustomError
+
+    raise ValidationError.from_exception_data(where, [
+        InitErrorDetails(type=PydanticCustomError("plugin_settings", "{problem}", {"problem": what}),
+                         loc=(name,) if name else (), input=value.get(name, value))
+        for name, what in problems
+    ])
 
 
 class RoleRule(_Section):
@@ -228,18 +234,9 @@ class DetectSettings(_Section):
         the events are stored); errors read ``detect.detectors.<name>: <field>: <message>``."""
         if not value:
             return value
-        from pydantic_core import InitErrorDetails, PydanticCustomError
-
         from apisight.detect.registry import settings_problems  # the registry loads the detectors
 
-        problems = settings_problems(value)
-        if problems:
-            raise ValidationError.from_exception_data("detect.detectors", [
-                InitErrorDetails(type=PydanticCustomError("detector_settings", "{problem}", {"problem": what}),
-                                 loc=(name,) if name else (), input=value.get(name, value))
-                for name, what in problems
-            ])
-        return value
+        return _plugin_settings("detect.detectors", value, settings_problems(value))
 
 
 class Settings(_Section):
