@@ -16,7 +16,7 @@ from apisight.demo import DemoManifest, bank, tokens
 from apisight.demo.endpoints import ENDPOINTS
 from apisight.demo.posture import read_labels
 from apisight.demo.posture.labels import ANY, CLEAN, FINDING, PostureLabel, endpoint_shape
-from apisight.demo.posture.retail import FORGER_IP, LOAD_BALANCERS
+from apisight.demo.posture.retail import FORGER_IP, LOAD_BALANCERS, RECONCILIATION_HOSTS
 from apisight.demo.posture.scoring import describe, score
 from apisight.posture.checks import names as check_names
 
@@ -128,6 +128,27 @@ def test_verbose_errors_only_on_the_planted_endpoint(harl_entries: list[dict]) -
     assert traced == {"/v2/standing-orders"}
     assert any(e["request"]["method"] == "GET" and e["response"]["status"] == 500 for e in harl_entries
                if _template(e) == "/v2/standing-orders")
+
+
+def test_server_banners_only_on_the_locators(harl_entries: list[dict]) -> None:
+    seen = {(_template(e), _header(e, "response", "Server"), _header(e, "response", "X-Powered-By"))
+            for e in harl_entries if _header(e, "response", "Server") or _header(e, "response", "X-Powered-By")}
+    assert seen == {("/v2/branches", "nginx/1.18.0 (Ubuntu)", "Express"), ("/v2/atms", "nginx", None)}
+
+
+def test_basic_auth_only_on_accounting_internal_for_reconciliation(harl_entries: list[dict]) -> None:
+    basic = [e for e in harl_entries if (_header(e, "request", "Authorization") or "").startswith("Basic ")]
+    assert {_template(e) for e in basic} == {"/v2/accounting/export", "/v2/accounting/reconciliation"}
+    assert {e["_clientIP"] for e in basic if _template(e) == "/v2/accounting/reconciliation"} == set(
+        RECONCILIATION_HOSTS)
+    assert not any(e["_clientIP"].startswith("10.") for e in basic if _template(e) == "/v2/accounting/export")
+
+
+def test_requests_without_a_token_on_bearer_endpoints_only_where_planted(harl_entries: list[dict]) -> None:
+    anonymous = Counter((_template(e), e["response"]["status"]) for e in harl_entries
+                        if _template(e) in ("/v2/direct-debits", "/v2/scheduled-payments")
+                        and not _header(e, "request", "Authorization"))
+    assert set(anonymous) == {("/v2/direct-debits", 200), ("/v2/scheduled-payments", 401)}
 
 
 def test_spec_documents_less_than_the_payee_detail_returns(demo: DemoManifest) -> None:

@@ -41,6 +41,9 @@ class Endpoint:
     #: credentials allowed (a misconfiguration), None no CORS headers.
     cache_control: str | None = "no-store"
     cors: str | None = "allowlist"
+    #: ``Server`` and ``X-Powered-By`` response headers (HAR records them), None for none.
+    server: str | None = None
+    powered_by: str | None = None
     #: What the spec documents as the response, when it is not the response (excessive data exposure).
     spec_response_body: str | None = None
     #: Appended to the body of 5xx answers (a stack trace: verbose errors).
@@ -255,6 +258,21 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              spec_response_body='{"payee_id":"{payee_id}","name":"{payee_name}","iban_last4":"{payee_last4}"}'),
     Endpoint(R, "GET", "/v1/accounts", "List accounts (v1, retired: answers 410)", 0, tag="accounts",
              documented=False),
+    Endpoint(R, "GET", "/v2/direct-debits", "List direct debit mandates", 0, tag="payments",
+             response_body='{"items":[{"mandate_id":"{payment_id}","merchant":"{merchant_name}",'
+             '"last_amount":{amount},"status":"active"}]}'),
+    Endpoint(R, "GET", "/v2/scheduled-payments", "List scheduled payments", 0, tag="payments",
+             response_body='{"items":[{"payment_id":"{payment_id}","payee_id":"{payee_id}","amount":{amount},'
+             '"due":"{date}"}]}'),
+    Endpoint(R, "GET", "/v2/accounting/export", "Transactions export for accounting software", 0, tag="integrations",
+             cors=None, query="from={date}", response_type="text/csv", response_size=12_000, latency_ms=300),
+    Endpoint(R, "GET", "/v2/accounting/reconciliation", "Nightly reconciliation feed", 0, tag="integrations",
+             cors=None, query="date={date}", response_type="text/csv", response_size=30_000, latency_ms=400),
+    Endpoint(R, "GET", "/v2/branches", "Branch finder", 0, auth="none", tag="locations",
+             response_body='{"items":[{"branch_id":"{merchant_slug}","city":"Leeds","open":true}]}',
+             server="nginx/1.18.0 (Ubuntu)", powered_by="Express"),
+    Endpoint(R, "GET", "/v2/atms", "ATM finder", 0, auth="none", tag="locations",
+             response_body='{"items":[{"atm_id":"{merchant_slug}","city":"Leeds","deposits":false}]}', server="nginx"),
     Endpoint(P, "GET", "/partner/v1/customers/search", "Find a customer for KYC", 0, auth="api_key", tag="kyc",
              query="email={email}", response_body='{"items":[{"customer_id":{customer_id},"kyc_status":"verified"}]}'),
     Endpoint(P, "GET", "/actuator/env", "Spring actuator, routed by mistake", 0, auth="none", tag="ops",

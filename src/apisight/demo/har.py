@@ -16,7 +16,7 @@ STATUS_TEXT = {
 }
 CREATOR = '{"name":"apisight-demo","version":"0.1.0"}'
 #: Optional columns of a traffic frame that only header-keeping formats write.
-HEADER_COLUMNS = ("origin", "cache_control", "cors_origin", "cors_credentials")
+HEADER_COLUMNS = ("origin", "cache_control", "cors_origin", "cors_credentials", "server", "powered_by")
 
 
 def _header(name: str, col: str) -> pl.Expr:
@@ -47,7 +47,8 @@ def entry_json() -> pl.Expr:
             pl.lit('[{"name":"Content-Length","value":"'), pl.col("response_bytes").cast(pl.String), pl.lit('"}'),
             _header("Content-Type", "response_content_type"), _header("X-Request-Id", "request_id"),
             _header("Cache-Control", "cache_control"), _header("Access-Control-Allow-Origin", "cors_origin"),
-            _header("Access-Control-Allow-Credentials", "cors_credentials"), pl.lit("]"),
+            _header("Access-Control-Allow-Credentials", "cors_credentials"), _header("Server", "server"),
+            _header("X-Powered-By", "powered_by"), pl.lit("]"),
         ]
     )
     status_text = pl.col("status").replace_strict(STATUS_TEXT, default="", return_dtype=pl.String)

@@ -25,7 +25,7 @@ TRAFFIC_COLUMNS = (
     "ts", "client_ip", "peer_ip", "forwarded_for", "method", "host", "scheme", "path", "query", "status",
     "latency_ms", "request_bytes", "response_bytes", "user_agent", "referer", "request_id", "authorization",
     "api_key", "request_content_type", "response_content_type", "request_body", "response_body", "label",
-    "consumer", "origin", "cache_control", "cors_origin", "cors_credentials",
+    "consumer", "origin", "cache_control", "cors_origin", "cors_credentials", "server", "powered_by",
 )
 OPTIONAL = ("peer_ip", "forwarded_for", "referer", "authorization", "api_key", "label", "consumer", "scheme",
             "origin")
@@ -162,6 +162,8 @@ def _render_endpoint(part: pl.DataFrame, i: int) -> pl.DataFrame:
         _median=pl.lit(float(ep.latency_ms), pl.Float64),
         _cache=pl.lit(ep.cache_control, pl.String),
         _cors=pl.lit(ep.cors, pl.String),
+        _server=pl.lit(ep.server, pl.String),
+        _powered_by=pl.lit(ep.powered_by, pl.String),
     )
 
 
@@ -234,5 +236,7 @@ def render(skeleton: pl.DataFrame, pop: Population, rng: np.random.Generator) ->
         cache_control=done["_cache"],
         cors_origin=cors["cors_origin"],
         cors_credentials=cors["cors_credentials"],
+        server=done["_server"],
+        powered_by=done["_powered_by"],
     )
     return out.select(TRAFFIC_COLUMNS)

@@ -543,6 +543,118 @@ def undocumented_response_fields(
     """, {"since": since, "statuses": statuses, "ignored": ignored_types})
 
 
+#: SQL: the event's query string carried a parameter that normalisation masked as a secret.
+_SECRET_IN_QUERY = "coalesce(contains(query, '=[redacted]'), false)"
+
+#: How discovery words the drift item of an operation whose spec requires authentication and
+#: that was called without credentials (``discovery.status``: kind ``auth_mismatch``).
+_AUTH_REQUIRED_DRIFT = "spec requires auth"
+
+
+def unauthenticated_access(
+    db: duckdb.DuckDBPyConnection, since: datetime, ignored_types: list[str], min_successes: int
+) -> pl.DataFrame:
+    """Endpoints whose spec requires authentication (an ``auth_mismatch`` drift item: called
+    without credentials though the spec requires them) that answered ``min_successes`` or more
+    requests carrying no credential at all (``auth_scheme = 'none'``) with 2xx in the window.
+    Requests whose source cannot show credentials (``unknown``) are counted, not judged, and so
+    are requests whose query carried a secret that normalisation masked (``?access_token=``:
+    a credential, in the wrong place, which ``credentials_in_url`` reports).
+    ``critical`` when those answers carried clear sensitive data."""
+    return _sql(db, f"""
+        WITH ep AS (
+            SELECT host AS h, method AS m, path AS t, spec_status, spec_file, operation_id FROM endpoints
+            WHERE drift IS NOT NULL AND len(list_filter(
+                from_json(drift, '[{{"kind": "VARCHAR", "detail": "VARCHAR"}}]'),
+                lambda d: d.kind = 'auth_mismatch' AND contains(d.detail, $required))) > 0
+        ),
+        e AS (
+            SELECT e.*, ep.spec_status, ep.spec_file, ep.operation_id, s.sensitive_types
+            FROM ({_EVENTS}) e JOIN ep ON coalesce(e.host, '') = ep.h AND e.method = ep.m AND e.template = ep.t
+            LEFT JOIN ({_SENSITIVE_BY_EVENT}) s USING (event_id)
+        ),
+        other AS (  -- the rest of the endpoint's traffic: refusals and requests the source cannot judge
+            SELECT coalesce(host, '') AS h, method AS m, template AS t,
+                   count(*) FILTER (WHERE auth_scheme = 'none' AND status IN (401, 403)) AS refused,
+                   count(*) FILTER (WHERE auth_scheme IS NULL OR auth_scheme = 'unknown') AS unknown,
+                   count(*) FILTER (WHERE auth_scheme = 'none' AND {_SECRET_IN_QUERY}) AS in_url
+            FROM e GROUP BY ALL
+        ),
+        hits AS (
+            SELECT e.*, o.refused, o.unknown, o.in_url FROM e
+            JOIN other o ON coalesce(e.host, '') = o.h AND e.method = o.m AND e.template = o.t
+            WHERE e.auth_scheme = 'none' AND e.status BETWEEN 200 AND 299 AND NOT {_SECRET_IN_QUERY}
+        )
+        SELECT {_EVIDENCE},
+               any_value(spec_status) AS spec_status, any_value(spec_file) AS spec_file,
+               any_value(operation_id) AS operation_id,
+               to_json(histogram(status)) AS statuses,
+               count(*) FILTER (WHERE client_zone = 'external') AS external_events,
+               max(refused) AS refused_unauthenticated,
+               count(*) FILTER (WHERE sensitive_types IS NOT NULL) AS sensitive_events,
+               {_union("sensitive_types")} AS sensitive_types,
+               max(unknown) AS unknown_auth_events,
+               max(in_url) AS credential_in_url_events,
+               CASE WHEN max(unknown) > 0 THEN 'the source could not show credentials for ' || max(unknown)
+                    || ' other requests; they were not judged' END AS note,
+               CASE WHEN count(sensitive_types) > 0 THEN 'critical' END AS severity
+        FROM hits GROUP BY ALL HAVING count(*) >= $min
+        ORDER BY host, path, method
+    """, {"since": since, "ignored": ignored_types, "required": _AUTH_REQUIRED_DRIFT, "min": min_successes})
+
+
+def basic_auth_external(db: duckdb.DuckDBPyConnection, since: datetime, zones: list[str]) -> pl.DataFrame:
+    """Endpoints that received HTTP Basic credentials from clients of ``zones`` (client_zone);
+    ``high`` when any of them came over plain ``http``."""
+    return _sql(db, f"""
+        WITH e AS ({_EVENTS})
+        SELECT {_EVIDENCE},
+               count(*) FILTER (WHERE scheme = 'http') AS plaintext_events,
+               count(DISTINCT credential_fp) AS credentials,
+               count(DISTINCT principal) AS users,
+               to_json(histogram(coalesce(client_zone, 'unknown'))) AS client_zones,
+               to_json(histogram(status)) AS statuses,
+               CASE WHEN count(*) FILTER (WHERE scheme = 'http') > 0 THEN 'high' END AS severity
+        FROM e
+        WHERE auth_scheme = 'basic' AND list_contains($zones, coalesce(client_zone, 'unknown'))
+        GROUP BY ALL ORDER BY host, path, method
+    """, {"since": since, "zones": zones})
+
+
+def server_banners(
+    db: duckdb.DuckDBPyConnection, since: datetime, headers: list[str], version_pattern: str,
+    bare_ok_headers: list[str], timing_headers: list[str], max_value_chars: int,
+) -> pl.DataFrame:
+    """Endpoints whose recorded response headers name the server or framework (``headers``,
+    lower case). A header of ``bare_ok_headers`` counts only with a version number
+    (``version_pattern``); the value of a ``timing_headers`` header is a duration, never a
+    version. ``medium`` when a version is shown, else ``low``. Values are cut to
+    ``max_value_chars``. A source that records no response headers never fires."""
+    return _sql(db, f"""
+        WITH e AS (
+            SELECT e.*, unnest(list_filter(
+                list_transform($headers, lambda h: {{'name': h, 'value': try(response_headers ->> ('$."' || h || '"'))}}),
+                lambda x: x.value IS NOT NULL AND trim(x.value) <> '')) AS banner
+            FROM ({_EVENTS}) e WHERE response_headers IS NOT NULL
+        ),
+        judged AS (
+            SELECT *, banner.name AS header, left(trim(banner.value), $cut) AS shown,
+                   NOT list_contains($timing, banner.name) AND regexp_matches(banner.value, $version) AS versioned
+            FROM e
+        ),
+        hits AS (SELECT * FROM judged WHERE versioned OR NOT list_contains($bare_ok, header))
+        SELECT {_EVIDENCE},
+               list_sort(list_distinct(list(header))) AS headers,
+               to_json(histogram(header)) AS header_events,
+               list_sort(list_distinct(list(header || ': ' || shown)))[1:10] AS banners,
+               count(DISTINCT event_id) FILTER (WHERE versioned) AS versioned_events,
+               list_sort(list_distinct(list(source))) AS sources,
+               CASE WHEN bool_or(versioned) THEN 'medium' ELSE 'low' END AS severity
+        FROM hits GROUP BY ALL ORDER BY host, path, method
+    """, {"since": since, "headers": headers, "version": version_pattern, "bare_ok": bare_ok_headers,
+          "timing": timing_headers, "cut": max_value_chars})
+
+
 def save_findings(
     db: duckdb.DuckDBPyConnection, found: pl.DataFrame, ran: list[str], run_id: str, at: datetime | None
 ) -> dict[str, int]:

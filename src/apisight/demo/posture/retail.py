@@ -8,12 +8,14 @@ and unremarkable in behaviour, so the behavioural detectors have nothing to say 
 
 from __future__ import annotations
 
+import base64
+
 import numpy as np
 import polars as pl
 
 from apisight.demo import bank, tokens
 from apisight.demo.endpoints import index_of
-from apisight.demo.population import HOME_PREFIXES, MOBILE_PREFIXES, Population, ips
+from apisight.demo.population import CLOUD_PREFIXES, HOME_PREFIXES, MOBILE_PREFIXES, Population, ips
 from apisight.demo.posture.labels import CLEAN, FINDING, Plant, PostureLabel
 from apisight.demo.scenarios.base import R, as_customer, at, spread
 from apisight.demo.traffic import _bearer
@@ -109,6 +111,8 @@ def statement_links(pop: Population, rng: np.random.Generator) -> Plant:
                      "the web app sends the access token as ?access_token="),
         PostureLabel("credentials_in_url", R, "GET", "/v2/statements/{statement_id}/file", CLEAN,
                      "pre-signed link: ?expires=&signature=, no credential"),
+        PostureLabel("unauthenticated_access", R, "GET", "/v2/statements/{statement_id}/download", CLEAN,
+                     "no Authorization header, but the access token travels in ?access_token="),
     ], pl.concat([download, signed], how="diagonal_relaxed")
 
 
@@ -227,10 +231,82 @@ def retired_version(pop: Population, rng: np.random.Generator) -> Plant:
                          "v1 with a documented v2, but retired: every call is answered 410 Gone")], rows
 
 
+def open_route(pop: Population, rng: np.random.Generator) -> Plant:
+    """The gateway route for direct debits lost its auth plugin: app builds that call it before
+    login (no token) are answered 200; scheduled payments, called the same way, answer 401."""
+    parts = []
+    for path, open_status in (("/v2/direct-debits", 200), ("/v2/scheduled-payments", 401)):
+        ep = index_of(R, "GET", path)
+        signed_in = _customers(pop, rng, 30, ep)
+        anonymous = _customers(pop, rng, 10, ep).with_columns(status=pl.lit(open_status),
+                                                              authorization=pl.lit(None, pl.String))
+        parts += [signed_in, anonymous]
+    return [
+        PostureLabel("unauthenticated_access", R, "GET", "/v2/direct-debits", FINDING,
+                     "the spec requires a bearer token; requests without one are answered 200"),
+        PostureLabel("unauthenticated_access", R, "GET", "/v2/scheduled-payments", CLEAN,
+                     "the spec requires a bearer token; requests without one are answered 401"),
+        PostureLabel("unauthenticated_access", R, "GET", "/v2/payment-links/{link_id}", CLEAN,
+                     "answered 200 without credentials, and the spec documents it as public (security: [])"),
+    ], pl.concat(parts, how="diagonal_relaxed")
+
+
+#: The accounting-software vendor's servers, and the bank's own reconciliation batch hosts.
+ACCOUNTING_USER = "acme-books"
+RECONCILIATION_HOSTS = ("10.0.3.21", "10.0.3.22")
+
+
+def accounting(pop: Population, rng: np.random.Generator) -> Plant:
+    """An accounting-software vendor pulls transaction exports from the internet with HTTP Basic
+    (a shared user and password, over https); the bank's reconciliation batch uses Basic too,
+    but only from inside 10.0.0.0/8."""
+    n = 24
+    export = pl.DataFrame({
+        "ts": spread(rng, n, bank.START_US, bank.END_US), "ep": index_of(R, "GET", "/v2/accounting/export"),
+        "cust": rng.integers(0, pop.n_customers, n), "status": 200, "client_ip": ips(rng, CLOUD_PREFIXES, n),
+        "user_agent": "AcmeBooks-Sync/2.3", "authorization": _basic(ACCOUNTING_USER, _hex(rng, 1, 12)[0])})
+    nightly = np.array([at(d, 2.0) for d in range(bank.DAYS)]) + rng.integers(0, 60 * bank.US, bank.DAYS)
+    ts = np.sort(np.concatenate([nightly + k * 60 * bank.US for k in range(4)]))
+    reconciliation = pl.DataFrame({
+        "ts": ts, "ep": index_of(R, "GET", "/v2/accounting/reconciliation"), "cust": 0, "status": 200,
+        "client_ip": np.array(RECONCILIATION_HOSTS)[np.arange(len(ts)) % 2], "user_agent": "recon-batch/1.4",
+        "authorization": _basic("recon-batch", _hex(rng, 1, 12)[0])})
+    return [
+        PostureLabel("basic_auth_over_internet", R, "GET", "/v2/accounting/export", FINDING,
+                     "an accounting vendor's cloud servers send Authorization: Basic from the internet"),
+        PostureLabel("basic_auth_over_internet", R, "GET", "/v2/accounting/reconciliation", CLEAN,
+                     "Basic credentials from the reconciliation batch inside 10.0.0.0/8 only"),
+    ], pl.concat([export, reconciliation], how="diagonal_relaxed")
+
+
+def locators(pop: Population, rng: np.random.Generator) -> Plant:
+    """The branch finder (a Node service behind its own nginx) answers with
+    ``Server: nginx/1.18.0 (Ubuntu)`` and ``X-Powered-By: Express``; the ATM finder's nginx
+    has ``server_tokens off`` (``Server: nginx``)."""
+    parts = []
+    for path in ("/v2/branches", "/v2/atms"):
+        n = 25
+        parts.append(pl.DataFrame({
+            "ts": spread(rng, n, bank.START_US, bank.END_US), "ep": index_of(R, "GET", path),
+            "cust": rng.integers(0, pop.n_customers, n), "status": 200,
+            "client_ip": ips(rng, HOME_PREFIXES + MOBILE_PREFIXES, n),
+            "user_agent": np.array(bank.WEB_UAS)[rng.integers(0, len(bank.WEB_UAS), n)]}))
+    return [
+        PostureLabel("server_banners", R, "GET", "/v2/branches", FINDING,
+                     "Server: nginx/1.18.0 (Ubuntu) and X-Powered-By: Express"),
+        PostureLabel("server_banners", R, "GET", "/v2/atms", CLEAN, "Server: nginx, no version"),
+        PostureLabel("server_banners", R, "GET", "/v2/accounts", CLEAN, "no Server or X-Powered-By header"),
+    ], pl.concat(parts, how="diagonal_relaxed")
+
+
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
 def _hex(rng: np.random.Generator, n: int, nbytes: int) -> list[str]:
     raw = rng.integers(0, 256, (n, nbytes), dtype=np.uint8).tobytes().hex()
     return [raw[i * 2 * nbytes:(i + 1) * 2 * nbytes] for i in range(n)]
 
 
 BUILDERS = (receipts, plaintext, statement_links, lookups, standing_orders, rewards, token_refresh, payee_details,
-            retired_version)
+            retired_version, open_route, accounting, locators)
