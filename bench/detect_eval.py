@@ -41,23 +41,17 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from apisight.config import CONFIG_NAME, load_settings
 from apisight.demo import generate_demo
+from apisight.demo.analysis import demo_request
 from apisight.detect.evaluation import evaluate
-from apisight.pipeline import RunRequest, analyze
-from apisight.readers.base import ReaderOptions
+from apisight.pipeline import analyze
 
 
 def run_demo(directory: Path, seed: int, scale: float) -> tuple[Path, Path, dict[str, Any]]:
     """Generate and analyse one demo; returns (data dir, labels file, run summary)."""
     manifest = generate_demo(directory / "input", seed=seed, scale=scale)
     root = directory / "data"
-    root.mkdir(parents=True)
-    if manifest.config is not None:
-        (root / CONFIG_NAME).write_text(manifest.config.read_text())
-    per_file = {str(f.path): (f.format, ReaderOptions(log_format=f.log_format)) for f in manifest.files}
-    request = RunRequest([str(f.path) for f in manifest.files], root, load_settings(None, root),
-                         per_file_options=per_file, specs=list(manifest.specs))
+    request = demo_request(manifest, root)
     return root, manifest.labels, analyze(request)
 
 

@@ -34,12 +34,11 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from apisight.config import CONFIG_NAME, load_settings
 from apisight.demo import generate_demo
+from apisight.demo.analysis import demo_request
 from apisight.demo.posture import read_labels
 from apisight.demo.posture.scoring import describe, score
-from apisight.pipeline import RunRequest, analyze
-from apisight.readers.base import ReaderOptions
+from apisight.pipeline import analyze
 from apisight.store import Catalog
 from apisight.store.findings import load_findings
 
@@ -50,12 +49,7 @@ def run_demo(directory: Path, seed: int, scale: float) -> dict[str, Any]:
     """Generate, analyse and score one demo; returns the score with the run's summary."""
     manifest = generate_demo(directory / "input", seed=seed, scale=scale)
     root = directory / "data"
-    root.mkdir(parents=True)
-    if manifest.config is not None:
-        (root / CONFIG_NAME).write_text(manifest.config.read_text())
-    per_file = {str(f.path): (f.format, ReaderOptions(log_format=f.log_format)) for f in manifest.files}
-    request = RunRequest([str(f.path) for f in manifest.files], root, load_settings(None, root),
-                         per_file_options=per_file, specs=list(manifest.specs))
+    request = demo_request(manifest, root)
     summary = analyze(request)
     assert manifest.posture_labels is not None
     catalog = Catalog(root, read_only=True)

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from apisight.config import CONFIG_NAME, load_settings
 from apisight.demo import generate_demo
+from apisight.demo.analysis import demo_request
 from apisight.detect.evaluation import evaluate
-from apisight.pipeline import RunRequest, analyze
-from apisight.readers.base import ReaderOptions
+from apisight.pipeline import analyze
 
 DETECTORS = ("credential_stuffing", "brute_force", "account_takeover", "bola", "scraping", "abnormal_volume", "bfla",
              "error_probing")
@@ -25,12 +24,7 @@ def scored(tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = tmp_path_factory.mktemp("quality")
     manifest = generate_demo(out / "input", seed=11, scale=0.5)
     root = out / "data"
-    root.mkdir()
-    assert manifest.config is not None
-    (root / CONFIG_NAME).write_text(manifest.config.read_text())
-    per_file = {str(f.path): (f.format, ReaderOptions(log_format=f.log_format)) for f in manifest.files}
-    analyze(RunRequest([str(f.path) for f in manifest.files], root, load_settings(None, root),
-                       per_file_options=per_file, specs=list(manifest.specs)))
+    analyze(demo_request(manifest, root))
     return evaluate(root, manifest.labels)
 
 

@@ -13,15 +13,14 @@ from typing import Any
 
 import pytest
 
-from apisight.config import CONFIG_NAME, load_settings
 from apisight.demo import bank, generate_demo
+from apisight.demo.analysis import demo_request
 from apisight.demo.posture import read_labels
 from apisight.demo.posture.labels import CLEAN, endpoint_shape
 from apisight.demo.posture.scoring import describe, score
 from apisight.demo.scenarios.probing import BFLA_PROBES
-from apisight.pipeline import RunRequest, analyze
+from apisight.pipeline import analyze
 from apisight.posture.checks import names
-from apisight.readers.base import ReaderOptions
 from apisight.store import Catalog
 from apisight.store.findings import load_findings
 
@@ -45,12 +44,8 @@ def scored(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("posture-quality")
     manifest = generate_demo(out / "input", seed=7, scale=0.5)
     root = out / "data"
-    root.mkdir()
-    assert manifest.config is not None and manifest.posture_labels is not None
-    (root / CONFIG_NAME).write_text(manifest.config.read_text())
-    per_file = {str(f.path): (f.format, ReaderOptions(log_format=f.log_format)) for f in manifest.files}
-    summary = analyze(RunRequest([str(f.path) for f in manifest.files], root, load_settings(None, root),
-                                 per_file_options=per_file, specs=list(manifest.specs)))
+    assert manifest.posture_labels is not None
+    summary = analyze(demo_request(manifest, root))
     assert summary["findings"]["failed"] == {}
     labels = read_labels(manifest.posture_labels)
     catalog = Catalog(root, read_only=True)

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from apisight.cli.root import DataOpt, JsonOpt, app, console, data_dir, err
-from apisight.config import CONFIG_NAME, load_settings
+from apisight.config import load_settings
 from apisight.errors import ConfigError
 from apisight.pipeline import Progress as RunProgress
 from apisight.pipeline import RunRequest, analyze, check_inputs
@@ -96,6 +96,7 @@ def demo_cmd(
     Example: apisight demo --dir /tmp/demo && apisight query --data /tmp/demo/data "SELECT host, count(*) FROM events GROUP BY 1"
     """
     from apisight.demo import generate_demo
+    from apisight.demo.analysis import demo_request
 
     inputs = directory / "input"
     root = directory / "data"
@@ -106,18 +107,7 @@ def demo_cmd(
     if root.exists():
         shutil.rmtree(root)
     manifest = generate_demo(inputs, seed=seed, scale=scale)
-    per_file = {str(f.path): (f.format, ReaderOptions(log_format=f.log_format)) for f in manifest.files}
-    root.mkdir(parents=True)
-    if manifest.config is not None:
-        shutil.copy(manifest.config, root / CONFIG_NAME)  # later commands on this data use it too
-    settings = load_settings(None, root)
-    request = RunRequest(
-        [str(f.path) for f in manifest.files],
-        root,
-        settings,
-        per_file_options=per_file,
-        specs=list(manifest.specs),
-    )
+    request = demo_request(manifest, root)
     summary = _run_with_progress(request, quiet=as_json)
     summary["demo"] = {
         "input_dir": str(inputs),
