@@ -5,7 +5,7 @@ entry-point group) has a stable ``name``, an OWASP API Security Top 10 2023 cate
 a default ``severity``, a ``remediation``, its settings (``settings_model``, a
 :class:`CheckOptions` subclass holding its thresholds, set under
 ``posture.checks.<name>``) and ``find(catalog, since)``, which returns its findings
-from one evidence query in ``store.findings``, the thresholds passed as parameters.
+from one evidence query in ``store.evidence_*``, the thresholds passed as parameters.
 
 Evidence window and resolution. Time comes from the events, not the wall clock: "now"
 is the newest stored event, and checks look at events from ``now - window`` on. A
@@ -169,7 +169,7 @@ def finding_id(check: str, host: str, method: str, path: str) -> str:
 
 
 def findings_from_frame(check: Check, frame: pl.DataFrame) -> list[Finding]:
-    """One finding per row of an evidence frame (``store.findings`` queries).
+    """One finding per row of an evidence frame (``store.evidence_*`` queries).
 
     ``host``, ``method``, ``path``, ``first_seen``, ``last_seen`` are the finding's; an
     ``owasp`` or ``severity`` column overrides the check's default for that row, and the

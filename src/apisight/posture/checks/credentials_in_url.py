@@ -9,7 +9,7 @@ from pydantic import Field, field_validator
 from apisight.config import AuthSettings
 from apisight.posture.findings import BaseCheck, CheckOptions, Finding, SensitiveTypes, findings_from_frame
 from apisight.store import Catalog
-from apisight.store import findings as queries
+from apisight.store import evidence_auth as queries
 
 #: Sensitive-data types that are credentials.
 CREDENTIAL_TYPES: tuple[str, ...] = (

@@ -16,7 +16,7 @@ from apisight.posture.findings import (
     findings_from_frame,
 )
 from apisight.store import Catalog
-from apisight.store import findings as queries
+from apisight.store import evidence_exposure as queries
 
 
 class ExcessiveDataExposureOptions(CheckOptions):

@@ -18,7 +18,7 @@ from apisight.posture.findings import (
     findings_from_frame,
 )
 from apisight.store import Catalog
-from apisight.store import findings as queries
+from apisight.store import evidence_exposure as queries
 
 #: (kind, template regex, request body/query regex or None, OWASP category, severity); first match wins.
 RULES: list[tuple[str, str, str | None, str, Severity]] = [

@@ -8,7 +8,7 @@ import polars as pl
 
 from apisight.posture.findings import BaseCheck, CheckOptions, Finding, findings_from_frame
 from apisight.store import Catalog
-from apisight.store import findings as queries
+from apisight.store import evidence_auth as queries
 
 
 class PlaintextHttpCheck(BaseCheck[CheckOptions]):

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from apisight.posture.findings import BaseCheck, CheckOptions, Finding, SensitiveTypes, findings_from_frame
 from apisight.store import Catalog
-from apisight.store import findings as queries
+from apisight.store import evidence_exposure as queries
 
 
 class SensitiveDataWithoutAuthOptions(CheckOptions):

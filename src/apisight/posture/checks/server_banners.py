@@ -9,7 +9,7 @@ from pydantic import Field, field_validator
 
 from apisight.posture.findings import BaseCheck, CheckOptions, Finding, NonEmpty, Regex, findings_from_frame
 from apisight.store import Catalog
-from apisight.store import findings as queries
+from apisight.store import evidence_exposure as queries
 
 
 class ServerBannersOptions(CheckOptions):

@@ -17,7 +17,7 @@ from apisight.posture.findings import (
     findings_from_frame,
 )
 from apisight.store import Catalog
-from apisight.store import findings as queries
+from apisight.store import evidence_inventory as queries
 
 
 class InventoryCheckOptions(CheckOptions):

@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 
 from apisight.posture.findings import BaseCheck, CheckOptions, Finding, NonEmpty, findings_from_frame
 from apisight.store import Catalog
-from apisight.store import findings as queries
+from apisight.store import evidence_auth as queries
 
 
 class TokenSharedByManyClientsOptions(CheckOptions):

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from apisight.posture.findings import BaseCheck, CheckOptions, Finding, NonEmpty, Regex, findings_from_frame
 from apisight.store import Catalog
-from apisight.store import findings as queries
+from apisight.store import evidence_exposure as queries
 
 #: (kind, regex over the stored response body of an error response).
 MARKERS: list[tuple[str, str]] = [
