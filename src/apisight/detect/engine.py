@@ -104,63 +104,18 @@ def run_detection(catalog: Catalog, files: list[Path], settings: Settings, run_i
     q.ensure_alerts(db)
     roles = store_roles(catalog, settings)
     templates = db.sql("SELECT host, method, path, template FROM path_templates").pl()
-    lateness = timedelta(minutes=settings.detect.lateness_minutes)
-    idle = timedelta(days=settings.detect.entity_idle_days)
-    ctx_learning = timedelta(hours=settings.detect.learning_hours)
-    horizons = {d.name: d.horizon for d in detectors}
-    found: dict[str, list[pl.DataFrame]] = {d.name: [] for d in detectors}
-    shifts: list[pl.DataFrame] = [pl.DataFrame(schema=SHIFT_SCHEMA)]
     counts = {"events": 0, "duplicates": 0, "late": 0, "future": 0, "suppressed": 0}
-    has_geo = geo.available()
+    found: dict[str, list[pl.DataFrame]] = {d.name: [pl.DataFrame(schema=CANDIDATE_SCHEMA)] for d in detectors}
+    shifts: list[pl.DataFrame] = [pl.DataFrame(schema=SHIFT_SCHEMA)]
     for day_files in by_day(files):  # one day of stored events in memory at a time
         features = build(read_events(day_files), templates, roles)
-        features = _fresh(features.with_columns(event_hash(features)), state, counts)
-        future = pl.col("ts") > datetime.now(UTC) + CLOCK_SKEW  # a wrong clock must not move the watermark
-        counts["future"] += features.filter(future).height
-        features = features.filter(~future)
-        if state.watermark is not None:
-            on_time = pl.col("ts") >= state.watermark - lateness
-            counts["late"] += features.filter(~on_time).height
-            features = features.filter(on_time)
+        features = _on_time(_fresh(features.with_columns(event_hash(features)), state, counts), state, settings,
+                            counts)
         counts["events"] += features.height
         for start in range(0, features.height, BATCH_ROWS):
-            batch = features.slice(start, BATCH_ROWS)
-            state.absorb(batch)
-            shifts.append(find_shifts(state.endpoint_hours, batch))
-            known_shifts = pl.concat(shifts)
-            ctx = Context(watermark=state.watermark, learning=ctx_learning,  # type: ignore[arg-type]
-                          devices=state.devices, hourly=state.hourly, owners=state.owners, geo=has_geo)
-            for det in detectors:
-                rows = det.rows(batch)
-                kept = state.rows.get(det.name)
-                rows = pl.concat([kept, rows], how="vertical_relaxed") if kept is not None and kept.height else rows
-                state.rows[det.name] = rows
-                candidates = _detect(det, rows, ctx)
-                if det.suppress_on_shift and candidates.height:
-                    mask = explained(candidates, known_shifts)
-                    counts["suppressed"] += int(mask.sum())
-                    candidates = candidates.filter(~mask)
-                found[det.name].append(candidates)
-            state.seen = pl.concat([state.seen, batch.select("ts", "ehash")])
-            state.expire(horizons, lateness, idle)
-    stored = q.alerts_of(db, [d.name for d in detectors])
-    merged = {d.name: episodes(pl.concat([pl.DataFrame(schema=CANDIDATE_SCHEMA), *found[d.name]]), d.horizon)
-              for d in detectors}
-    specific = pl.concat([m.select("entity_kind", "entity", "first_seen", "last_seen")
-                          for d in detectors if not d.generic for m in [merged[d.name]]]
-                         + [pl.DataFrame(schema={c: CANDIDATE_SCHEMA[c] for c in
-                                                 ("entity_kind", "entity", "first_seen", "last_seen")})])
-    new_alerts, by_detector = 0, {}
-    for det in detectors:
-        found_here = merged[det.name]
-        if det.generic:
-            found_here = _not_explained(found_here, specific)
-        rows, new, _extended = merge_with_stored(det, found_here, stored, det.horizon, run_id)
-        q.upsert_alerts(db, rows)
-        new_alerts += new
-        by_detector[det.name] = new
-    all_shifts = pl.concat(shifts).unique()
-    changes = api_change_rows(all_shifts, q.load_api_changes(db), run_id)
+            _detect_batch(features.slice(start, BATCH_ROWS), detectors, state, settings, found, shifts, counts)
+    new_alerts, by_detector = _raise_alerts(db, detectors, found, run_id)
+    changes = api_change_rows(pl.concat(shifts).unique(), q.load_api_changes(db), run_id)
     q.insert_api_changes(db, changes)
     incidents, assignment = group_incidents(q.load_alerts(db))
     q.replace_incidents(db, incidents, assignment)
@@ -169,13 +124,70 @@ def run_detection(catalog: Catalog, files: list[Path], settings: Settings, run_i
     size = state.size_bytes()
     return {
         "events": counts["events"], "duplicates": counts["duplicates"], "late": counts["late"],
-        "future": counts["future"],
-        "new_alerts": new_alerts, "by_detector": by_detector, "suppressed_by_shifts": counts["suppressed"], "api_changes": changes.height,
-        "incidents": incidents.height, "geo": has_geo,
+        "future": counts["future"], "new_alerts": new_alerts, "by_detector": by_detector,
+        "suppressed_by_shifts": counts["suppressed"], "api_changes": changes.height,
+        "incidents": incidents.height, "geo": geo.available(),
         "state": {"bytes": size, "active_entities": entities,
                   "bytes_per_entity": round(size / entities, 1) if entities else 0.0},
         "seconds": round(time.perf_counter() - started, 3),
     }
+
+
+def _on_time(features: pl.DataFrame, state: DetectionState, settings: Settings,
+             counts: dict[str, int]) -> pl.DataFrame:
+    """Leave out (and count) records from a wrong clock and records later than the allowed lateness."""
+    future = pl.col("ts") > datetime.now(UTC) + CLOCK_SKEW  # a wrong clock must not move the watermark
+    counts["future"] += features.filter(future).height
+    features = features.filter(~future)
+    if state.watermark is not None:
+        on_time = pl.col("ts") >= state.watermark - timedelta(minutes=settings.detect.lateness_minutes)
+        counts["late"] += features.filter(~on_time).height
+        features = features.filter(on_time)
+    return features
+
+
+def _detect_batch(batch: pl.DataFrame, detectors: list[Detector], state: DetectionState, settings: Settings,
+                  found: dict[str, list[pl.DataFrame]], shifts: list[pl.DataFrame], counts: dict[str, int]) -> None:
+    """One micro-batch: update the state, then every detector over its kept rows plus the batch."""
+    state.absorb(batch)
+    shifts.append(find_shifts(state.endpoint_hours, batch))
+    known_shifts = pl.concat(shifts)
+    ctx = Context(watermark=state.watermark, learning=timedelta(hours=settings.detect.learning_hours),  # type: ignore[arg-type]
+                  devices=state.devices, hourly=state.hourly, owners=state.owners, geo=geo.available())
+    for det in detectors:
+        rows = det.rows(batch)
+        kept = state.rows.get(det.name)
+        rows = pl.concat([kept, rows], how="vertical_relaxed") if kept is not None and kept.height else rows
+        state.rows[det.name] = rows
+        candidates = _detect(det, rows, ctx)
+        if det.suppress_on_shift and candidates.height:
+            mask = explained(candidates, known_shifts)
+            counts["suppressed"] += int(mask.sum())
+            candidates = candidates.filter(~mask)
+        found[det.name].append(candidates)
+    state.seen = pl.concat([state.seen, batch.select("ts", "ehash")])
+    state.expire({d.name: d.horizon for d in detectors}, timedelta(minutes=settings.detect.lateness_minutes),
+                 timedelta(days=settings.detect.entity_idle_days))
+
+
+def _raise_alerts(db: Any, detectors: list[Detector], found: dict[str, list[pl.DataFrame]],
+                  run_id: str) -> tuple[int, dict[str, int]]:
+    """Episodes per detector, a generic detector's yielding to specific ones, merged with the stored alerts."""
+    stored = q.alerts_of(db, [d.name for d in detectors])
+    merged = {d.name: episodes(pl.concat(found[d.name]), d.horizon) for d in detectors}
+    columns = ("entity_kind", "entity", "first_seen", "last_seen")
+    specific = pl.concat([pl.DataFrame(schema={c: CANDIDATE_SCHEMA[c] for c in columns}),
+                          *(merged[d.name].select(columns) for d in detectors if not d.generic)])
+    new_alerts, by_detector = 0, {}
+    for det in detectors:
+        episodes_found = merged[det.name]
+        if det.generic:
+            episodes_found = _not_explained(episodes_found, specific)
+        rows, new, _extended = merge_with_stored(det, episodes_found, stored, det.horizon, run_id)
+        q.upsert_alerts(db, rows)
+        new_alerts += new
+        by_detector[det.name] = new
+    return new_alerts, by_detector
 
 
 def _not_explained(found: pl.DataFrame, specific: pl.DataFrame) -> pl.DataFrame:
