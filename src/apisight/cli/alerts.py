@@ -249,20 +249,21 @@ def detectors_cmd(as_json: JsonOpt = False) -> None:
             "title": cls.title,
             "owasp": list(cls.owasp),
             "mitre": list(cls.mitre),
-            "options": cls.settings_model().model_dump(),
+            "options": {**cls.settings_model().model_dump(), "roles": list(cls.roles) if cls.roles else "all"},
         }
         for name, cls in sorted(detector_registry.available().items())
     ]
     if as_json:
         sys.stdout.write(orjson.dumps(rows).decode() + "\n")
         return
-    table = Table("detector", "what", "OWASP", "ATT&CK", "settings (defaults)", show_lines=True)
+    table = Table(title="Detectors (settings: detect.detectors.<name>)", title_justify="left", show_lines=True)
+    table.add_column("detector", no_wrap=True)
+    table.add_column("what it catches", overflow="fold")
+    table.add_column("settings (defaults)", overflow="fold")
     for r in rows:
         table.add_row(
-            r["name"],
-            escape(r["title"]),
-            ", ".join(r["owasp"]),
-            ", ".join(r["mitre"]),
-            escape(", ".join(f"{k}={v}" for k, v in r["options"].items())),
+            f"[bold]{escape(r['name'])}[/]",
+            f"{escape(r['title'])}\n[dim]{', '.join(r['owasp'])} · {', '.join(r['mitre'])}[/]",
+            escape("\n".join(f"{k}: {v}" for k, v in r["options"].items())),
         )
     console.print(table)
