@@ -10,6 +10,7 @@ detector's overlapping candidates into one alert per episode.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -74,7 +75,7 @@ class Context:
     notes: dict[str, Any] = field(default_factory=dict)
 
 
-class Detector:
+class Detector(ABC):
     """Base class: subclasses set the class attributes and implement :meth:`detect`."""
 
     name: ClassVar[str]
@@ -106,8 +107,9 @@ class Detector:
             frame = frame.filter(pl.col("role").is_in(roles))
         return frame.select("ts", "event_id", *self.columns)
 
+    @abstractmethod
     def detect(self, rows: pl.DataFrame, ctx: Context) -> pl.DataFrame:
-        raise NotImplementedError
+        """Candidates (:data:`CANDIDATE_SCHEMA`) from the kept rows plus the batch."""
 
 
 def sliding(rows: pl.DataFrame, by: list[str], minutes: int, aggs: list[pl.Expr]) -> pl.DataFrame:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
@@ -145,7 +146,7 @@ class Check(Protocol):
         ...
 
 
-class BaseCheck(Generic[OptionsT]):
+class BaseCheck(ABC, Generic[OptionsT]):
     """Base class of the built-in checks: set the class attributes, ``settings_model`` and
     :meth:`find`. Constructed with its options (the model's defaults when none are given)."""
 
@@ -158,8 +159,9 @@ class BaseCheck(Generic[OptionsT]):
     def __init__(self, options: OptionsT | None = None) -> None:
         self.options: OptionsT = options if options is not None else cast(OptionsT, self.settings_model())
 
+    @abstractmethod
     def find(self, catalog: Catalog, since: datetime) -> list[Finding]:
-        raise NotImplementedError
+        """Findings from the stored events at or after ``since``."""
 
 
 def finding_id(check: str, host: str, method: str, path: str) -> str:
