@@ -40,8 +40,12 @@ from apisight.store.sensitive import run_totals as sensitive_totals
 
 #: Characters of a malformed record shown in summaries and quarantine files, after scrubbing.
 SHOWN_EXCERPT_CHARS = 200
-#: Batches submitted but not yet accounted for; bounds memory whatever the input size.
-MAX_IN_FLIGHT = 3
+#: Batches submitted but not yet accounted for (results are counted in input order).
+#: Only the worker's batches are still running (at most ``WORKER_QUEUE``); the rest are
+#: done and hold just their counts, malformed rows and file names, so while the worker
+#: is slow (starting, or given a big batch) the reading process goes on with batches of
+#: its own instead of waiting. Still a bound, whatever the input size.
+MAX_IN_FLIGHT = 32
 
 
 @dataclass
