@@ -21,6 +21,7 @@ import polars as pl
 from apisight.errors import ConfigError
 from apisight.sensitive import validators
 from apisight.sensitive.catalog import Catalog, PatternSpec, Recognizer
+from apisight.sensitive.hsdb import block_database
 from apisight.sensitive.validators import Context, Verdict
 
 _SEP = b"\n"
@@ -91,9 +92,8 @@ class CandidateFinder:
         self.needs_start = np.array([e.back is not None or e.pattern is None for e in self.exprs], dtype=bool)
         self.value_expr = np.array([e.pattern is not None for e in self.exprs], dtype=bool)
         self.hinted_expr = np.array([e.pattern is not None and bool(e.rec.field_hints) for e in self.exprs])
-        self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         try:
-            self._db.compile(expressions=expressions, ids=list(range(len(expressions))), flags=flags)
+            self._db = block_database(expressions, flags)
         except hyperscan.error as e:
             raise ConfigError(
                 f"recognizer patterns do not compile for Hyperscan: {_culprit(self.exprs, expressions, flags)}"
