@@ -60,7 +60,7 @@ def ensure_goaccess(console: Console) -> str | None:
         return found
     if os.geteuid() == 0 and shutil.which("apt-get"):
         console.print("[dim]installing goaccess (Debian package) ...[/]")
-        subprocess.run(["apt-get", "install", "-y", "-qq", "goaccess"], capture_output=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "goaccess"], capture_output=True, check=False)
     return shutil.which("goaccess")
 
 

@@ -13,7 +13,7 @@ COMBINED = '203.0.113.{n} - - [28/Nov/2026:10:{m:02d}:00 +0000] "GET /v1/account
 
 
 def apisight(*args: str, stdin: bytes | None = None, cwd: Path | None = None, env: dict | None = None):
-    return subprocess.run(
+    return subprocess.run(  # noqa: PLW1510 - callers assert on the exit status
         [sys.executable, "-m", "apisight.cli", *args],
         input=stdin,
         capture_output=True,
@@ -157,7 +157,9 @@ def test_a_pipe_is_read_whole(tmp_path):
     log = tmp_path / "in.log"
     log.write_text(nginx_lines(5000))
     command = f'{sys.executable} -m apisight.cli analyze <(cat "$0") --data "$1" --json'
-    result = subprocess.run(["bash", "-c", command, str(log), str(tmp_path / "d")], capture_output=True, timeout=120)
+    result = subprocess.run(
+        ["bash", "-c", command, str(log), str(tmp_path / "d")], capture_output=True, timeout=120, check=True
+    )
     assert summary(result)["records"] == 5000
 
 

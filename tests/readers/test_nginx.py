@@ -12,8 +12,10 @@ from .helpers import lines_frame, one
 
 COMBINED_CASES = [
     (
-        '93.180.71.3 - - [17/May/2015:08:05:32 +0000] "GET /downloads/product_1 HTTP/1.1" 304 0 "-" '
-        '"Debian APT-HTTP/1.3 (0.8.16~exp12ubuntu10.21)"',
+        (
+            '93.180.71.3 - - [17/May/2015:08:05:32 +0000] "GET /downloads/product_1 HTTP/1.1" 304 0 "-" '
+            '"Debian APT-HTTP/1.3 (0.8.16~exp12ubuntu10.21)"'
+        ),
         {"peer_ip": "93.180.71.3", "method": "GET", "target": "/downloads/product_1", "status": "304",
          "response_bytes": "0", "referer": None, "user_agent": "Debian APT-HTTP/1.3 (0.8.16~exp12ubuntu10.21)",
          "ts": datetime(2015, 5, 17, 8, 5, 32, tzinfo=UTC)},
@@ -24,8 +26,10 @@ COMBINED_CASES = [
          "status": "401", "ts": datetime(2026, 11, 28, 15, 15, 32, tzinfo=UTC)},
     ),
     (  # nginx's default "main" format: combined plus X-Forwarded-For
-        '172.17.0.1 - - [28/Nov/2026:10:15:32 +0000] "GET /health HTTP/1.1" 200 2 "https://x.example/" '
-        '"curl/8.5.0" "203.0.113.7, 198.51.100.2"',
+        (
+            '172.17.0.1 - - [28/Nov/2026:10:15:32 +0000] "GET /health HTTP/1.1" 200 2 "https://x.example/" '
+            '"curl/8.5.0" "203.0.113.7, 198.51.100.2"'
+        ),
         {"forwarded_for": "203.0.113.7, 198.51.100.2", "referer": "https://x.example/", "user_agent": "curl/8.5.0"},
     ),
     (  # IPv6 client, HTTP/1.0 and a dash for the size
