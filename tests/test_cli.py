@@ -212,3 +212,14 @@ def test_inventory_openapi_and_drift_commands(tmp_path, logs):
 def test_version_needs_no_command():
     result = apisight("--version")
     assert result.returncode == 0 and result.stdout.decode().startswith("apisight ")
+
+
+def test_run_summary_time_span_reads_as_dates_and_a_length():
+    from apisight.cli.run import _span
+
+    assert _span("2026-11-24 23:59:59.954000+00:00", "2026-11-27 23:59:56.167000+00:00") == (
+        "2026-11-24 23:59:59 → 2026-11-27 23:59:56 (3.0 days)"
+    )
+    assert _span("2026-11-24T10:00:00+00:00", "2026-11-24T12:30:00+00:00").endswith("(2.5 h)")
+    assert _span(None, None) == "—"
+    assert _span("yesterday", "today") == "yesterday → today"

@@ -204,7 +204,7 @@ def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
         )
     table.add_row("distinct raw paths", f"{summary['endpoints']:,}")
     table.add_row("clients", f"{summary['clients']:,}")
-    table.add_row("time span", f"{summary['first_event']} → {summary['last_event']}")
+    table.add_row("time span (UTC)", _span(summary["first_event"], summary["last_event"]))
     if summary.get("sensitive"):
         found = ", ".join(f"{t} {v['distinct_values']:,}" for t, v in list(summary["sensitive"].items())[:6])
         table.add_row("sensitive data (distinct values)", escape(found) + "  (apisight data)")
@@ -249,3 +249,16 @@ def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
         err.print(f"skipped {skip['file']}: {skip['reason']}", markup=False, highlight=False)
     if summary["retention"]["removed_days"]:
         console.print(f"Retention removed {len(summary['retention']['removed_days'])} day(s) of old events.")
+
+
+def _span(first: str | None, last: str | None) -> str:
+    """``2026-11-24 23:59 → 2026-11-27 23:59 (3.0 days)`` from the summary's ISO times."""
+    if not first or not last:
+        return "—"
+    try:
+        start, end = datetime.fromisoformat(str(first)), datetime.fromisoformat(str(last))
+    except ValueError:
+        return f"{first} → {last}"
+    hours = (end - start).total_seconds() / 3600
+    length = f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.1f} h"
+    return f"{start:%Y-%m-%d %H:%M:%S} → {end:%Y-%m-%d %H:%M:%S} ({length})"
