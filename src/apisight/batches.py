@@ -16,6 +16,7 @@ import polars as pl
 from apisight.config import Settings
 from apisight.fingerprints import Fingerprinter
 from apisight.normalize import Normalizer
+from apisight.normalize.stage import credential_headers
 from apisight.readers.base import ParseResult
 from apisight.sensitive.stage import SensitiveStage
 from apisight.store import write_events, write_findings
@@ -62,5 +63,6 @@ def _normalizer(settings_json: str, key: bytes) -> Normalizer:
     """One normaliser per process and run settings (its caches then serve every batch)."""
     settings = Settings.model_validate_json(settings_json)
     fingerprint = Fingerprinter(key)
-    scanner = SensitiveStage(fingerprint) if settings.sensitive.enabled else None
+    skip = credential_headers(settings.auth)
+    scanner = SensitiveStage(fingerprint, skip_headers=skip) if settings.sensitive.enabled else None
     return Normalizer(settings, fingerprint, scanner)

@@ -1,4 +1,6 @@
 import base64
+import functools
+import json
 import string
 
 import jwt
@@ -13,11 +15,19 @@ from apisight.config import Partner, Settings
 from apisight.events import EVENT_SCHEMA
 from apisight.fingerprints import Fingerprinter
 from apisight.normalize import Normalizer
+from apisight.normalize.stage import credential_headers
+from apisight.sensitive.stage import SensitiveStage
 
 FP = Fingerprinter(b"0123456789abcdef0123456789abcdef")
 TOKEN = jwt.encode({"sub": "cust-7", "client_id": "acme-prod"}, "k" * 32, algorithm="HS256")
 API_KEY = "pk_live_51Hs8dKJl2k3j4h5g6f7d8s9a"
 PASSWORD = "correct horse battery staple"
+
+
+@functools.cache
+def sensitive_stage() -> SensitiveStage:
+    """The stage as the pipeline builds it for default settings (compiled once)."""
+    return SensitiveStage(FP, skip_headers=credential_headers(Settings().auth))
 
 
 def raw(**over):
@@ -199,9 +209,10 @@ TOKENS = st.text(alphabet=string.ascii_letters + string.digits, min_size=24, max
     in_fragment=st.booleans(),
     padding=st.integers(0, 60),
     max_body=st.sampled_from([16, 40, 64, 65536]),
+    scan=st.booleans(),
 )
 def test_planted_secrets_never_reach_stored_columns(
-    token, field, param, header, header_case, in_fragment, padding, max_body
+    token, field, param, header, header_case, in_fragment, padding, max_body, scan
 ):
     body = orjson.dumps({"note": "-" * padding, field: token, "after": 1}).decode()
     sep = "#" if in_fragment else "?"
@@ -216,7 +227,9 @@ def test_planted_secrets_never_reach_stored_columns(
         response_body=f"x=1&{field}={token}",
     )
     config = Settings.model_validate({"capture": {"max_body_bytes": max_body}})
-    out = Normalizer(config, FP)(frame, source="harl", source_file="f", first_id="r-1")
+    out = Normalizer(config, FP, sensitive_stage() if scan else None)(
+        frame, source="harl", source_file="f", first_id="r-1"
+    )
     for column, dtype in out.schema.items():
         if dtype == pl.String:
             for value in out[column].drop_nulls():
@@ -235,3 +248,36 @@ def test_planted_secrets_never_reach_stored_columns(
 def test_client_certificate_headers_mean_mtls(header, value, principal):
     e = run(raw(request_headers=orjson.dumps({header: value}).decode(), target="/v1/x"))
     assert (e["auth_scheme"], e["principal"]) == ("mtls", principal)
+
+
+def test_headers_are_scanned_before_storage_and_credentials_are_not_findings():
+    email, iban = "ann.smith@example.com", "GB82WEST12345698765432"
+    frame = raw(
+        request_headers=orjson.dumps({
+            "authorization": "Bearer " + TOKEN, "cookie": f"sid=abc; u={email}", "x-api-key": API_KEY,
+            "x-user-email": email, "x-customer-ssn": "536-22-1234", "accept": "*/*",
+        }).decode(),
+        response_headers=orjson.dumps({
+            "set-cookie": f"sid={TOKEN}", "location": f"/v1/accounts?iban={iban[:4]}%20{iban[4:]}&t={TOKEN}",
+        }).decode(),
+        referer=f"https://web.example/p?email={email.replace('@', '%40')}",
+    )
+    events, findings = Normalizer(Settings(), FP, sensitive_stage()).normalize(
+        frame, source="harl", source_file="f", first_id="r-1"
+    )
+    found = sorted(findings.filter(pl.col("field").str.starts_with("header")).select("direction", "type", "field").rows())
+    assert found == [
+        ("request", "email", "header:referer"),
+        ("request", "email", "header:x-user-email"),
+        ("request", "us_ssn", "header:x-customer-ssn"),
+        ("response", "iban", "header:location"),
+        ("response", "jwt", "header:location"),  # a token in a URL is a finding; in Authorization it is not
+    ]
+    e = events.to_dicts()[0]
+    request, response = json.loads(e["request_headers"]), json.loads(e["response_headers"])
+    assert request == {"x-user-email": "a***@example.com", "accept": "*/*"}  # x-customer-ssn: a secret name
+    assert set(response) == {"location"}
+    assert e["auth_scheme"] == "bearer" and e["principal"] == "cust-7"  # credentials were read first
+    stored = orjson.dumps(e, default=str).decode()
+    for value in (email, email.replace("@", "%40"), iban, "GB82%20WEST", TOKEN, API_KEY, "sid=abc", "536-22-1234"):
+        assert value not in stored

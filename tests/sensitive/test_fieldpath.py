@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -105,3 +106,28 @@ def test_known_names_give_the_same_flat_paths() -> None:
     offsets = [9]
     names = [key_before(text, off, 0) for off in offsets]
     assert field_paths(text, offsets, "json", names=names) == field_paths(text, offsets, "json") == ["$.pan"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "value", "path"),
+    [
+        ('{"x-user-email":"ann@example.com"}', "ann@example.com", "header:x-user-email"),
+        ('{"host":"a","location":"/c?e=ann@example.com&x=1"}', "ann@example.com", "header:location"),
+        ('{"a":"1", "x-customer-ssn" : "123-45-6789"}', "123-45-6789", "header:x-customer-ssn"),
+        ('{"x-note":"say \\"hi\\" ann@example.com"}', "ann@example.com", "header:x-note"),
+        ('{"x-\\u0041":"ann@example.com"}', "ann@example.com", "header:x-A"),  # JSON escapes decoded
+        ('{"x-4111111111111111":"ann@example.com"}', "ann@example.com", "header:*"),  # a value-like name
+        ('{"ann@example.com":"1"}', "ann@example.com", "header:*"),  # in a name
+        ('not a map ann@example.com', "ann@example.com", "header"),
+    ],
+)
+def test_header_paths(headers: str, value: str, path: str) -> None:
+    text = headers.encode()
+    at = text.index(value.encode())
+    assert field_paths(text, [at], "headers") == [path]
+
+
+def test_header_paths_several_in_order() -> None:
+    text = b'{"a":"x@y.io","b":"1","c":"z@y.io z@y.io"}'
+    offsets = [6, text.index(b"z@"), text.rindex(b"z@")]
+    assert field_paths(text, offsets, "headers") == ["header:a", "header:c", "header:c"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import quote, quote_plus
 
 import orjson
 import polars as pl
@@ -18,6 +19,7 @@ from apisight.store import sensitive as sensitive_store
 CARD = "4539 1488 0343 6467"  # a valid Visa test number (Luhn)
 IBAN = "GB82WEST12345698765432"
 PHONE = "+447700900123"
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJjdXN0LTEwNDIifQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
 
 
 @pytest.mark.parametrize(
@@ -59,23 +61,49 @@ def test_mask_spans_with_overlapping_spans_replaces_from_the_end():
     findings = pl.DataFrame({"row": [0, 0], "start": [2, 4], "end": [6, 8], "masked": ["A", "B"]})
     assert mask_spans(pl.Series(["0123456789"]), findings).to_list() == ["01A9"]
 
-def harl(url: str, body: dict, client: str, key: str) -> str:
+def harl(url: str, body: dict, client: str, key: str, sent: dict | None = None, received: dict | None = None) -> str:
     return orjson.dumps({
         "startedDateTime": "2026-11-28T10:00:00.000Z", "time": 10, "_clientIP": client,
-        "request": {"method": "GET", "url": url, "headers": [{"name": "X-Api-Key", "value": key}],
-                    "bodySize": 0},
-        "response": {"status": 200, "headers": [{"name": "Content-Type", "value": "application/json"}],
-                     "content": {"size": 10, "mimeType": "application/json", "text": orjson.dumps(body).decode()},
-                     "bodySize": 10},
+        "request": {"method": "GET", "url": url, "bodySize": 0,
+                    "headers": [{"name": "X-Api-Key", "value": key},
+                                *({"name": k, "value": v} for k, v in (sent or {}).items())]},
+        "response": {"status": 200, "bodySize": 10,
+                     "headers": [{"name": "Content-Type", "value": "application/json"},
+                                 *({"name": k, "value": v} for k, v in (received or {}).items())],
+                     "content": {"size": 10, "mimeType": "application/json", "text": orjson.dumps(body).decode()}},
     }).decode()
+
+
+# planted in headers and percent-encoded in URLs: found, and on disk in no form at all
+HEADER_EMAIL, REFERER_EMAIL, QUERY_EMAIL = "carol.jones@example.com", "dave.lee@example.org", "erin.moss@example.net"
+SSN, HEADER_CARD, QUERY_PHONE = "536-22-1234", "5555 5555 5555 4444", "+447911123456"
+LOCATION_IBAN = "DE89 3704 0044 0532 0130 00"
+
+
+def _stored_text(data_dir) -> str:
+    """Everything under ``data_dir``: Parquet string columns decoded, every other file as bytes."""
+    stored = []
+    for path in data_dir.rglob("*"):
+        if path.suffix == ".parquet":
+            frame = pl.read_parquet(path)
+            stored += [v for c in frame.columns if frame[c].dtype == pl.String for v in frame[c].drop_nulls()]
+        elif path.is_file():
+            stored.append(path.read_bytes().decode("latin-1"))
+    return "\n".join(stored)
 
 
 def test_pipeline_maps_who_receives_what_and_stores_no_value(tmp_path):
     lines = [harl(f"https://api.bank.example/v1/cards/{n}", {"pan": CARD if n % 2 else "4916 3388 5100 0009",
                                                             "owner": {"phone": PHONE}}, "198.51.100.7", "key-a")
              for n in range(10)]
-    lines += [harl(f"https://api.bank.example/v1/accounts/{n}?email=ann@example.com",
-                   {"iban": IBAN}, "203.0.113.9", "key-b") for n in range(4)]
+    encoded_query = f"contact={quote(QUERY_EMAIL)}&mobile={quote(QUERY_PHONE)}"
+    lines += [harl(f"https://api.bank.example/v1/accounts/{n}?email=ann@example.com&{encoded_query}",
+                   {"iban": IBAN}, "203.0.113.9", "key-b",
+                   sent={"X-User-Email": HEADER_EMAIL, "X-Customer-SSN": SSN, "Authorization": f"Bearer {JWT}",
+                         "Referer": f"https://web.example/help?email={quote(REFERER_EMAIL)}"},
+                   received={"Location": f"/v1/accounts?iban={quote_plus(LOCATION_IBAN)}&e={quote(HEADER_EMAIL)}",
+                             "X-Card": HEADER_CARD})
+              for n in range(4)]
     path = tmp_path / "t.harl"
     path.write_text("\n".join(lines) + "\n")
     analyze(RunRequest([str(path)], tmp_path / "d", Settings()))
@@ -85,13 +113,26 @@ def test_pipeline_maps_who_receives_what_and_stores_no_value(tmp_path):
     cards = data["/v1/cards/{card_id}", "card_number", "response"]
     assert cards["events"] == 10 and cards["distinct_values"] == 2 and cards["fields"] == ["$.pan"]
     assert data["/v1/cards/{card_id}", "phone", "response"]["fields"] == ["$.owner.phone"]
-    assert data["/v1/accounts/{account_id}", "email", "query"]["events"] == 4
-    assert [(f["client_ips"], f["distinct_values"]) for f in flows] == [(1, 2)]
-    stored = "".join(
-        str(pl.read_parquet(p).to_dicts()) for p in (tmp_path / "d").rglob("*.parquet")
-    )
-    for value in (CARD, CARD.replace(" ", ""), IBAN, PHONE, "ann@example.com"):
-        assert value not in stored
+    accounts = "/v1/accounts/{account_id}"
+    query_emails = data[accounts, "email", "query"]
+    assert query_emails["events"] == 4 and query_emails["fields"] == ["$.contact", "$.email"]
+    assert query_emails["distinct_values"] == 2
+    assert data[accounts, "phone", "query"]["fields"] == ["$.mobile"]
+    assert data[accounts, "email", "request"]["fields"] == ["header:referer", "header:x-user-email"]
+    assert data[accounts, "us_ssn", "request"]["fields"] == ["header:x-customer-ssn"]
+    assert data[accounts, "email", "response"]["fields"] == ["header:location"]
+    assert data[accounts, "iban", "response"]["fields"] == ["$.iban", "header:location"]
+    assert data[accounts, "card_number", "response"]["fields"] == ["header:x-card"]
+    assert not [k for k in data if k[1] in ("jwt", "bearer_token", "api_secret", "ip_address")]  # credentials
+    assert [(f["client_ips"], f["distinct_values"]) for f in flows] == [(1, 2), (1, 1)]
+    stored = _stored_text(tmp_path / "d")
+    planted = (CARD, IBAN, PHONE, "ann@example.com", HEADER_EMAIL, REFERER_EMAIL, QUERY_EMAIL, SSN, HEADER_CARD,
+               QUERY_PHONE, LOCATION_IBAN, JWT)
+    for value in planted:
+        for form in {value, value.replace(" ", ""), quote(value), quote_plus(value), quote(value, safe="")}:
+            assert form not in stored, form
+    for local_part in ("carol.jones", "dave.lee", "erin.moss", "447911123456", "0532 0130", "0532+0130"):
+        assert local_part not in stored, local_part
 
 
 def test_scanning_can_be_turned_off(tmp_path):

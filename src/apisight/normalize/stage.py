@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from apisight.config import Settings
+from apisight.config import AuthSettings, Settings
 from apisight.events import EVENT_SCHEMA, FINDING_SCHEMA, RAW_COLUMNS, conform
 from apisight.fingerprints import Fingerprinter
 from apisight.normalize.auth import AUTH_COLUMNS, authorization_columns, fingerprint_values, looks_like_key
@@ -108,10 +108,14 @@ class Normalizer:
             (pl.lit(first_id + "-") + pl.int_range(pl.len()).cast(pl.String)).alias("event_id")
         )
         findings = None
+        dropped = auth.dropped_headers()
         if self.sensitive is not None:  # on raw values, before anything below masks or cuts them
+            # except headers never stored: they carry credentials by design (fingerprinted
+            # above), and scanning them would only find every token again
+            frame = frame.with_columns(drop_json_keys(pl.col(c), dropped) for c in HEADER_MAPS)
+            dropped = []
             frame, findings = self.sensitive(frame)
         params = auth.secret_params()
-        dropped = auth.dropped_headers()
         frame = frame.with_columns(
             redact_params(pl.col("query"), params),
             redact_params(pl.col("path"), params, stop=";/?#&"),  # matrix params: ;jsessionid=
@@ -119,7 +123,7 @@ class Normalizer:
             # URLs in header values: Location (OAuth code, implicit-flow #access_token), Referer
             *[
                 redact_params(drop_json_keys(pl.col(c), dropped, pattern=SECRET_NAME), params, stop='&;#"\\')
-                for c in ("request_headers", "response_headers")
+                for c in HEADER_MAPS
             ],
             *self._bodies(),
             pl.lit(source).alias("source"),
@@ -146,6 +150,8 @@ class Normalizer:
         return out
 
 
+HEADER_MAPS = ("request_headers", "response_headers")
+
 #: Headers in which TLS-terminating proxies pass the verified client certificate on.
 CLIENT_CERT_HEADERS = [
     "x-forwarded-client-cert",  # Envoy XFCC: By=...;Hash=...;Subject="CN=partner-a,O=Acme"
@@ -157,6 +163,13 @@ CLIENT_CERT_HEADERS = [
     "x-arr-clientcert",  # Azure App Service
     "x-amzn-mtls-clientcert",  # AWS ALB mTLS passthrough
 ]
+
+
+def credential_headers(auth: AuthSettings) -> list[str]:
+    """Headers that carry credentials by design, so the sensitive stage reports nothing in
+    them: those never stored (``auth.dropped_headers()``: authorization, cookies, API-key and
+    secret headers), ``proxy-authorization``, and the client-certificate headers."""
+    return list(dict.fromkeys([*auth.dropped_headers(), "proxy-authorization", *CLIENT_CERT_HEADERS]))
 
 
 #: Event columns each sensitive finding carries, for the data map and the flows view.

@@ -4,7 +4,9 @@
 * :mod:`~apisight.sensitive.validators` — checksums and rules (python-stdnum, phonenumbers);
 * :mod:`~apisight.sensitive.scanner` — one Hyperscan pass per batch, findings frame;
 * :mod:`~apisight.sensitive.bodies` — body decoding (base64, gzip/br/deflate, binary, caps);
-* :mod:`~apisight.sensitive.fieldpath` — field paths (``$.accounts[0].iban``);
+* :mod:`~apisight.sensitive.urlcoding` — percent-decoding, with offsets mapped back;
+* :mod:`~apisight.sensitive.fieldpath` — field paths (``$.accounts[0].iban``, ``header:location``);
+* :mod:`~apisight.sensitive.stage` — the stage in normalisation: which columns, masking;
 * :mod:`~apisight.sensitive.masking` — masked previews.
 
 No value found here is kept in clear: findings carry a masked preview and a keyed

@@ -3,7 +3,9 @@
 Only bodies with findings reach here, and only the prefix up to the last finding is
 read: JSON is tokenised (strings, brackets, commas) rather than parsed, so a truncated
 or slightly broken body still gives paths. Form bodies and query strings give
-``$.<name>``; XML gives the chain of open elements; anything else gives ``$``.
+``$.<name>``; XML gives the chain of open elements; a header map (``{"name":"value"}``)
+gives ``header:<name>`` for anything in a header's value (``header:x-user-email``,
+``header:location``); anything else (paths, text) gives ``$``.
 
 A name that itself looks like a sensitive value (a long digit run, an e-mail, an
 IBAN-like code) is written as ``*`` so a path never carries a value.
@@ -11,6 +13,7 @@ IBAN-like code) is written as ``*`` so a path never carries a value.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from functools import lru_cache
@@ -120,6 +123,39 @@ def form_paths(text: bytes, offsets: list[int]) -> list[str]:
     return out
 
 
+def header_paths(text: bytes, offsets: list[int]) -> list[str]:
+    """``header:<name>`` for each offset (ascending) in a flat JSON map of headers: the name
+    of the header whose value holds it (``header:*`` for a name that looks like a value)."""
+    out: list[str] = []
+    key: bytes | None = None
+    k, n = 0, len(offsets)
+    for m in _JSON_TOKEN.finditer(text):
+        name = m.group(1) is not None
+        while k < n and offsets[k] < m.end():
+            inside_name = name and offsets[k] >= m.start()  # a value in a header's name: not shown
+            out.append("header:*" if inside_name else _header(key))
+            k += 1
+        if k == n:
+            break
+        if name:
+            key = m.group(0)[1 : m.group(0).rindex(b'"')]
+    out.extend([_header(key)] * (n - k))
+    return out
+
+
+@lru_cache(maxsize=1024)
+def _header(raw: bytes | None) -> str:
+    if raw is None:
+        return "header"
+    name = raw.decode("utf-8", "replace")
+    if "\\" in name:
+        try:
+            name = json.loads(f'"{name}"')
+        except ValueError:
+            pass
+    return "header:*" if _VALUE_LIKE.search(name) else "header:" + name
+
+
 def xml_paths(text: bytes, offsets: list[int]) -> list[str]:
     out: list[str] = []
     stack: list[str] = []
@@ -211,4 +247,6 @@ def field_paths(
         return form_paths(text, offsets)
     if fmt == "xml":
         return xml_paths(text, offsets)
+    if fmt == "headers":
+        return header_paths(text, offsets)
     return ["$"] * len(offsets)

@@ -24,6 +24,9 @@ back to rows with a binary search over the row starts (measured faster than one
 6. field paths are resolved only for texts with findings; the per-value columns are
    built once per distinct outcome and gathered into the frame.
 
+Percent-encoded query strings, paths, header maps and form bodies are scanned decoded
+and their offsets mapped back (:mod:`apisight.sensitive.urlcoding`).
+
 Findings never hold a value: ``masked`` is a preview, ``fingerprint`` the keyed HMAC
 of the normalised value (empty for masked PANs, which are not values).
 ``start``/``end`` are byte offsets into the row's text as UTF-8.
@@ -31,7 +34,7 @@ of the normalised value (empty for masked PANs, which are not values).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -43,6 +46,7 @@ from apisight.sensitive.candidates import CandidateFinder, Expr, field_value, jo
 from apisight.sensitive.catalog import Catalog, load_catalog
 from apisight.sensitive.fieldpath import field_paths, key_before, sniff_format
 from apisight.sensitive.overlaps import Found, Outcome, resolve_overlaps
+from apisight.sensitive.urlcoding import UrlDecoder
 from apisight.sensitive.validators import Context, Verdict
 
 #: The findings frame.
@@ -97,9 +101,11 @@ class Scanner:
         self._context_hinted = Context(hinted=True, default_region=default_region)
         self.min_confidence = min_confidence
         self._finder = CandidateFinder(self.catalog)
+        self._decoder = UrlDecoder()
         self._exprs = self._finder.exprs
         self._value_expr = self._finder.value_expr
         self._hinted_expr = self._finder.hinted_expr
+        self._expr_types = np.array([e.rec.name for e in self._exprs], dtype=object)
         #: (expression, candidate bytes[, hint]) -> outcome, or None when rejected; in memory only
         self._memo: dict[tuple[object, ...], Outcome | None] = {}
         self._verdicts: dict[tuple[object, str, bool], Verdict] = {}
@@ -124,13 +130,21 @@ class Scanner:
         *,
         content_types: pl.Series | Sequence[str | None] | None = None,
         fmt: str | None = None,
+        ignore_types: Collection[str] = (),
     ) -> pl.DataFrame:
         """Findings in ``texts`` as a frame with :data:`FINDINGS_SCHEMA`; ``row`` indexes ``texts``.
 
-        ``fmt`` (``json``, ``form``, ``xml``, ``text``) says how to locate field paths for
-        every text; otherwise each text's content type, else a sniff of the text, decides.
+        ``fmt`` (``json``, ``form``, ``xml``, ``text``, ``path``, ``url``, ``headers``) says how to
+        locate field paths for every text; otherwise each text's content type, else a sniff
+        of the text, decides. Query strings (``form``), paths and header maps, and form
+        bodies, are scanned percent-decoded (:mod:`apisight.sensitive.urlcoding`); offsets
+        are always into the text as given. Findings of ``ignore_types`` are left out (after
+        overlaps are settled, so the others are those a full scan gives).
         """
         series = texts if isinstance(texts, pl.Series) else pl.Series(list(texts), dtype=pl.String)
+        coded = self._decoder.prepare(series, content_types, fmt)
+        if coded is not None:  # percent-encoded rows: scan them decoded, report original offsets
+            series, content_types = coded.texts, coded.content_types
         buf, row_starts, row_ends = self._buffer(series)
         hits = self.candidates(buf)
         if not len(hits):
@@ -138,7 +152,10 @@ class Scanner:
         hits, rows = self._finder.candidates(buf, hits, row_starts)
         found = self._validate(buf, hits, rows, row_starts, row_ends)
         keep = resolve_overlaps(found, self.min_confidence)
-        return self._frame(buf, found, keep, row_starts, row_ends, content_types, fmt)
+        if ignore_types:
+            keep = keep[~np.isin(self._expr_types[found.expr[keep]], list(ignore_types))]
+        out = self._frame(buf, found, keep, row_starts, row_ends, content_types, fmt)
+        return coded.restore(out) if coded is not None else out
 
     # --- stage 2: validation, once per distinct candidate ---------------------------------
 

@@ -1,28 +1,51 @@
 """The sensitive-data stage: scan what a request carries, before anything is stored.
 
 Runs inside normalisation on the raw values (request and response bodies, query
-string, path), so findings are complete; then every found value is replaced in the
-stored text by its masked preview. Whatever the body policy, a value this scanner
-finds is never written in clear — ``keep`` only turns off the broader secret-field
-masking of :mod:`apisight.normalize.redact`.
+string, path, request and response headers, referer), so findings are complete; then
+every found value is replaced in the stored text by its masked preview. Whatever the
+body policy, a value this scanner finds is never written in clear — ``keep`` only turns
+off the broader secret-field masking of :mod:`apisight.normalize.redact`.
+
+Headers are scanned as the JSON maps the readers give (``{"x-user-email":"…"}``); a
+finding there has the direction of its map (``request`` or ``response``) and the field
+``header:<name>`` (``header:x-user-email``, ``header:location``). Headers that carry
+credentials by design (``skip_headers``: authorization, cookies, API-key and
+client-certificate headers, which the normaliser fingerprints or drops) give no
+findings. Query strings, paths, header maps and form bodies are scanned percent-decoded.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 import polars as pl
 
 from apisight.fingerprints import Fingerprinter
 from apisight.sensitive.scanner import Scanner
 
-#: (column, direction, content-type column or None, field-path format or None)
+#: (column, direction, content-type column or None, format or None)
 SCANNED = [
     ("request_body", "request", "request_content_type", None),
     ("response_body", "response", "response_content_type", None),
     ("query", "query", None, "form"),
-    ("path", "path", None, "text"),
+    ("path", "path", None, "path"),
+    ("request_headers", "request", None, "headers"),
+    ("response_headers", "response", None, "headers"),
+    ("referer", "request", None, "url"),  # the Referer header, in a column of its own
 ]
+
+#: Header columns: findings named ``header:<name>`` (the referer's field is fixed).
+HEADER_COLUMNS = ("request_headers", "response_headers", "referer")
+REFERER_FIELD = "header:referer"
+
+#: Types not reported in headers: proxies put the client's address in many headers
+#: (``x-forwarded-for``, ``forwarded``, ``x-real-ip``), user agents carry dotted version
+#: numbers, and apisight keeps client addresses as event columns anyway.
+HEADER_IGNORED_TYPES = ("ip_address",)
+
+#: Headers that carry credentials by design, whatever the settings say.
+CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "cookie", "set-cookie")
 
 FINDING_COLUMNS = [
     "row",
@@ -38,31 +61,61 @@ FINDING_COLUMNS = [
 
 
 class SensitiveStage:
-    """Scans a normalised-but-unredacted frame and masks what it finds."""
+    """Scans a normalised-but-unredacted frame and masks what it finds.
 
-    def __init__(self, fingerprint: Fingerprinter) -> None:
+    ``skip_headers`` (lower-case names, added to :data:`CREDENTIAL_HEADERS`) are headers
+    whose values give no findings: the normaliser's credential and client-certificate
+    headers (:func:`apisight.normalize.stage.credential_headers`).
+    """
+
+    def __init__(self, fingerprint: Fingerprinter, *, skip_headers: Iterable[str] = ()) -> None:
         self.scanner = Scanner(fingerprint)
+        self.skip_fields = sorted({f"header:{h.lower()}" for h in (*CREDENTIAL_HEADERS, *skip_headers)})
 
     def __call__(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         """``frame`` with found values masked, and the findings (``row`` indexes ``frame``)."""
-        found = []
+        found: list[pl.DataFrame] = []
         masked_columns = []
         for column, direction, ctype, fmt in SCANNED:
+            if column not in frame.columns:
+                continue
             texts = frame[column]
             if texts.null_count() == texts.len():
                 continue
-            findings = self.scanner.scan(texts, content_types=frame[ctype] if ctype else None, fmt=fmt)
+            header = column in HEADER_COLUMNS
+            findings = self.scanner.scan(
+                texts,
+                content_types=frame[ctype] if ctype else None,
+                fmt=fmt,
+                ignore_types=HEADER_IGNORED_TYPES if header else (),
+            )
+            if header and findings.height:
+                if column == "referer":
+                    findings = findings.with_columns(pl.lit(REFERER_FIELD).alias("field"))
+                findings = findings.filter(~pl.col("field").str.to_lowercase().is_in(self.skip_fields))
             if findings.height == 0:
                 continue
-            found.append(findings.with_columns(pl.lit(direction).alias("direction")).select(FINDING_COLUMNS))
             clear = findings.filter(pl.col("exposure") != "masked")
             if clear.height:
                 masked_columns.append(mask_spans(texts, clear).alias(column))
+            if column == "referer":
+                findings = _not_yet_found(findings, found)
+            found.append(findings.with_columns(pl.lit(direction).alias("direction")).select(FINDING_COLUMNS))
         if masked_columns:
             frame = frame.with_columns(masked_columns)
         if not found:
             return frame, pl.DataFrame(schema=_schema())
         return frame, pl.concat(found)
+
+
+def _not_yet_found(referer: pl.DataFrame, found: list[pl.DataFrame]) -> pl.DataFrame:
+    """Referer findings less those the request header map gave too (HAR and Kong keep the
+    Referer both in the map and in a column of its own; nginx only in the column)."""
+    key = ["row", "type", "field", "fingerprint", "masked"]
+    seen = [f.select(key) for f in found if f["field"].eq(REFERER_FIELD).any()]
+    if not seen:
+        return referer
+    return referer.join(pl.concat(seen), on=key, how="anti", nulls_equal=True)
 
 
 def mask_spans(texts: pl.Series, findings: pl.DataFrame) -> pl.Series:
