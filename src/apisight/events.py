@@ -55,9 +55,9 @@ EVENT_SCHEMA: dict[str, pl.DataType] = {
 #: A sensitive value found in an event: where, what, and a masked preview and keyed
 #: fingerprint — never the value itself.
 FINDING_SCHEMA: dict[str, pl.DataType] = {
-    "direction": pl.String(),  # request | response | query | path
+    "direction": pl.String(),  # request | response | query | path (a header counts as its message's)
     "type": pl.String(),  # card_number, iban, us_ssn, email, phone, jwt, ...
-    "field": pl.String(),  # $.accounts[0].iban
+    "field": pl.String(),  # $.accounts[0].iban, or header:x-user-email for a header
     "masked": pl.String(),
     "fingerprint": pl.String(),
     "confidence": pl.Float64(),

@@ -72,7 +72,7 @@ def flows_cmd(
     type_: Annotated[str | None, typer.Option("--type", help="Only this type.")] = None,
     direction: Annotated[
         str,
-        typer.Option("--direction", help="response (who received it), request (who sent it), query, path."),
+        typer.Option("--direction", help="response (who received it, in bodies or headers), request (who sent it), query, path."),
     ] = "response",
     data: DataOpt = None,
     as_json: JsonOpt = False,
