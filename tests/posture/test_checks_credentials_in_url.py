@@ -57,3 +57,17 @@ def test_credential_parameter_names_are_settings(tmp_path):
     assert findings_of(tmp_path, CredentialsInUrlCheck()) == {}  # neither is masked as a credential by default
     found = findings_of(tmp_path, configured("credentials_in_url", credential_params=["otp"]))
     assert found["GET", "/v1/lookup"].evidence["carried"] == ["param:otp"]
+
+
+def test_a_token_sent_back_in_a_redirect_url_counts(tmp_path):
+    lines = [
+        harl(f"{H}/oauth/authorize?response_type=token", status=302,
+             response_headers=[("Location", f"https://app.bank.example/cb#access_token={JWT}&token_type=bearer")]),
+        harl(f"{H}/oauth/authorize2?response_type=code", status=302,
+             response_headers=[("Location", "https://app.bank.example/cb?code=SplxlOBeZQQYbYS6WxSbIA")]),
+    ]
+    analyze_lines(tmp_path, lines)
+    found = findings_of(tmp_path, CredentialsInUrlCheck())
+    assert set(found) == {("GET", "/oauth/authorize")}
+    assert found["GET", "/oauth/authorize"].evidence["carried"] == ["jwt"]
+    assert JWT not in str(found["GET", "/oauth/authorize"].evidence)

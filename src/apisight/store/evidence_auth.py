@@ -16,6 +16,7 @@ import polars as pl
 from apisight.store.findings import (
     EVENTS,
     EVIDENCE,
+    IN_URL,
     SAMPLES,
     SENSITIVE,
     SENSITIVE_BY_EVENT,
@@ -42,13 +43,14 @@ def credentials_in_url(
     credential_params: list[str], credential_pattern: str,
 ) -> pl.DataFrame:
     """Endpoints that received secrets in the URL: credential-type findings in the query or path,
+    or sent them in one (a redirect's ``Location``: the implicit flow's ``#access_token``),
     and query parameters that normalisation masked (``name=[redacted]``) named in
     ``credential_params`` (lower case) or matching ``credential_pattern`` in full."""
     return run_sql(db, f"""
         WITH found AS (
             SELECT template, host, method, event_id, ts, client_ip, type AS what, masked
             FROM ({SENSITIVE}) s
-            WHERE direction IN ('query', 'path') AND list_contains($types, type)
+            WHERE ({IN_URL}) AND list_contains($types, type)
               AND NOT list_contains($exempt, lower(regexp_extract(field, '^\\$\\.([^.\\[]+)', 1)))
             UNION ALL
             SELECT template, host, method, event_id, ts, client_ip, 'param:' || lower(param) AS what, NULL AS masked

@@ -16,6 +16,7 @@ import polars as pl
 from apisight.store.findings import (
     EVENTS,
     EVIDENCE,
+    IN_URL,
     SAMPLES,
     SENSITIVE,
     SENSITIVE_BY_EVENT,
@@ -42,7 +43,8 @@ def sensitive_without_auth(db: duckdb.DuckDBPyConnection, since: datetime, ignor
 
 
 def sensitive_in_url(db: duckdb.DuckDBPyConnection, since: datetime, excluded_types: list[str]) -> pl.DataFrame:
-    """Endpoints whose query string or path carried clear personal or financial values."""
+    """Endpoints whose query string or path carried clear personal or financial values, or
+    that put them in a URL they sent (a redirect's ``Location``)."""
     return run_sql(db, f"""
         WITH s AS ({SENSITIVE})
         SELECT {EVIDENCE},
@@ -51,7 +53,7 @@ def sensitive_in_url(db: duckdb.DuckDBPyConnection, since: datetime, excluded_ty
                list_sort(list_distinct(list(masked)))[1:{SAMPLES}] AS masked_examples,
                count(DISTINCT fingerprint) AS distinct_values
         FROM s
-        WHERE direction IN ('query', 'path') AND coalesce(exposure, 'clear') = 'clear'
+        WHERE ({IN_URL}) AND coalesce(exposure, 'clear') = 'clear'
           AND NOT list_contains($excluded, type)
         GROUP BY ALL ORDER BY host, path, method
     """, {"since": since, "excluded": excluded_types})

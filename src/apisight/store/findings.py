@@ -48,6 +48,14 @@ SENSITIVE = """
     WHERE s.ts >= $since
 """
 
+#: Findings that sit in a URL: the request's query string or path, or a URL the endpoint sent
+#: in a redirect (a header finding's field is ``header:<name>``). A Referer is left out: it
+#: is another page's URL, not this endpoint's doing.
+IN_URL = (
+    "direction IN ('query', 'path') "
+    "OR (direction = 'response' AND field IN ('header:location', 'header:content-location'))"
+)
+
 EVIDENCE = f"""
     coalesce(host, '') AS host, method, template AS path,
     count(DISTINCT event_id) AS events, min(ts) AS first_seen, max(ts) AS last_seen,
