@@ -2,6 +2,7 @@
 
     python bench/discovery_speed.py                          # 1,000,000 nginx events, 50,000 HAR entries
     python bench/discovery_speed.py --events 200000 --har-entries 20000 --json
+    python bench/discovery_speed.py --har-entries 0 --scaling   # part 1 and how the update scales
 
 Three parts, one table each; figures are also saved to bench/out/discovery_speed.json.
 Data comes from the demo generator (seeded, so runs are comparable). Every contender runs
@@ -13,11 +14,15 @@ as its own process, measured for wall time and peak RSS.
    run is already mapped (the table says how many were new: 0). The second run is
    ``apisight.pipeline.analyze`` in a child process whose ``update_inventory`` is
    wrapped with a timer, so the figure is the inventory update alone, not ingest. It is
-   reported per event stored (the update aggregates over all of them) and per event
-   added by the run. Two variants: the machine's default (DuckDB and Polars use every
-   CPU) and one core (process pinned to CPU 0 with ``sched_setaffinity``,
-   ``POLARS_MAX_THREADS=1``, DuckDB ``SET threads=1``). Target: >= 1,000,000 events/s on
-   one core. The update's phases are timed too (in the JSON).
+   reported per event added by the run (the update aggregates the run's new files into
+   partial aggregates kept in the catalog) and, for comparison with builds that
+   aggregated everything stored, per event stored. Two variants: the machine's default
+   (DuckDB and Polars use every CPU) and one core (process pinned to CPU 0 with
+   ``sched_setaffinity``, ``POLARS_MAX_THREADS=1``, DuckDB ``SET threads=1``). Target:
+   >= 1,000,000 events/s on one core. The update's phases are timed too (in the JSON).
+   With ``--scaling``, a run of ``--events``/10 known-path events (the file's first
+   lines) is timed the same way (one core) on top of ``--events`` and of 3 x ``--events``
+   stored events: the update should cost the same whatever is stored.
 2. HAR -> inventory + OpenAPI with no manual step: ``apisight analyze capture.har`` then
    ``apisight openapi -o observed.yaml`` (or, where that command does not exist yet,
    ``build_openapi`` over the stored endpoints), and the same for HAR lines. Entries/s
@@ -47,7 +52,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from importlib import metadata
+from importlib import import_module, metadata
 from pathlib import Path
 from typing import Any
 
@@ -132,24 +137,36 @@ def inventory_child(data: Path, source: Path, result: Path, one_core: bool) -> N
 
     phases: dict[str, float] = {}
 
-    def timed(module: Any, name: str) -> None:
+    def timed(module: Any, name: str, label: str | None = None) -> None:
         real = getattr(module, name, None)
         if real is None:
             return
+        label = label or name
 
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             t = time.perf_counter()
             try:
                 return real(*args, **kwargs)
             finally:
-                phases[name] = phases.get(name, 0.0) + time.perf_counter() - t
+                phases[label] = phases.get(label, 0.0) + time.perf_counter() - t
 
         setattr(module, name, wrapper)
 
-    # the steps update_inventory calls directly (nested calls are inside their caller's time)
-    for name in ("ensure_tables", "distinct_paths", "replace_path_templates", "load_endpoints", "endpoint_facts",
-                 "query_params", "sample_bodies", "replace_endpoints", "record_changes"):
+    # the steps update_inventory calls (nested calls are inside their caller's time); builds
+    # without partial aggregates lack those modules and steps
+    for name in ("ensure_tables", "distinct_paths", "add_path_counts_by_key", "replace_path_templates",
+                 "load_endpoints", "endpoint_facts", "query_params", "sample_bodies", "replace_endpoints",
+                 "record_changes"):
         timed(q, name)
+    for module, names in (("inventory_partials", ("ensure_tables", "pending", "stage", "unmapped_paths",
+                                                  "add_staged", "drop_days", "remap")),
+                          ("inventory_totals", ("endpoint_facts", "query_params"))):
+        try:
+            found = import_module(f"apisight.store.{module}")
+        except ImportError:
+            continue
+        for name in names:
+            timed(found, name, f"{module.removeprefix('inventory_')}.{name}")
     for name in ("_map_paths", "params_by_endpoint", "merge_body_schemas", "assess", "_changes"):
         timed(inv, name)
 
@@ -172,9 +189,10 @@ def inventory_child(data: Path, source: Path, result: Path, one_core: bool) -> N
         info["new_paths_in_run"] = sum(tuple(r) not in known for r in seen)
         info["distinct_paths_known"] = len(known)
         phases.clear()
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         out = real_update(catalog, files, *args, **kwargs)
         info["update_seconds"] = time.perf_counter() - t
+        info["update_cpu_seconds"] = time.process_time() - cpu  # on a busy machine, less noisy than wall time
         info["phases"] = {k: round(v, 4) for k, v in sorted(phases.items(), key=lambda kv: -kv[1])}
         return out
 
@@ -218,13 +236,44 @@ def part_inventory(events: int, workdir: Path, console: Console) -> list[dict]:
             "events_stored": info["events_stored"], "events_added": info["events_added"],
             "distinct_paths_known": info["distinct_paths_known"], "distinct_paths_in_run": info["distinct_paths_in_run"],
             "new_paths_in_run": info["new_paths_in_run"], "endpoints": (info["inventory"] or {}).get("endpoints"),
-            "update_seconds": round(update_s, 3),
+            "update_seconds": round(update_s, 3), "update_cpu_seconds": round(info["update_cpu_seconds"], 3),
             "events_stored_per_s": round(per_stored), "events_added_per_s": round(info["events_added"] / update_s),
             "target_events_per_s": EVENTS_TARGET, "target_met_stored": per_stored >= EVENTS_TARGET,
             "target_met_added": info["events_added"] / update_s >= EVENTS_TARGET,
             "second_run_seconds": round(seconds, 3), "second_run_peak_rss_mb": round(rss / 2**20),
             "first_run_seconds": round(first_s, 3), "first_run_peak_rss_mb": round(first_rss / 2**20),
             "phases_seconds": info["phases"],
+        })
+    return rows
+
+
+def part_scaling(events: int, workdir: Path, console: Console) -> list[dict]:
+    """A run of events/10 known-path events on top of 1x and 3x ``events`` stored (one core)."""
+    source = workdir / "events.nginx"
+    small = workdir / "events-tenth.nginx"
+    with source.open("rb") as full, small.open("wb") as out:
+        for _, line in zip(range(max(events // 10, 1)), full, strict=False):
+            out.write(line)
+    rows = []
+    for multiple in (1, 3):
+        data = workdir / f"scale-{multiple}"
+        shutil.rmtree(data, ignore_errors=True)
+        for k in range(multiple):
+            console.print(f"[dim]part 1, scaling: storing {events:,} events ({k + 1}/{multiple}) ...[/]")
+            measure(apisight_cmd("analyze", str(source), "--format", "nginx", "--data", str(data), "--json"),
+                    workdir / "scale-store.json")
+        result = workdir / f"scale-{multiple}.result.json"
+        env = dict(os.environ, POLARS_MAX_THREADS="1")
+        console.print(f"[dim]part 1, scaling: a run of {events // 10:,} events on {multiple} x {events:,} ...[/]")
+        _, rss = measure([sys.executable, str(Path(__file__).resolve()), "--_inventory-child", str(data),
+                          str(small), str(result), "1"], workdir / "child.out", env)
+        info = json.loads(result.read_text())
+        rows.append({
+            "events_stored": info["events_stored"], "events_added": info["events_added"],
+            "new_paths_in_run": info["new_paths_in_run"], "distinct_paths_in_run": info["distinct_paths_in_run"],
+            "update_seconds": round(info["update_seconds"], 3), "update_cpu_seconds": round(info["update_cpu_seconds"], 3),
+            "events_added_per_s": round(info["events_added"] / info["update_seconds"]),
+            "second_run_peak_rss_mb": round(rss / 2**20), "phases_seconds": info["phases"],
         })
     return rows
 
@@ -444,6 +493,14 @@ def print_tables(result: dict) -> None:
             slow = ", ".join(f"{k} {v:.2f} s" for k, v in list(r["phases_seconds"].items())[:4])
             notes.append(f"inventory update, {r['cpus']}: slowest steps {slow}")
         console.print(t)
+    if result.get("inventory_scaling"):
+        t = Table("events stored", "added", "new paths", "update s", "added ev/s", "RSS MB",
+                  title="1b. Inventory update of a run of --events/10 on top of 1x and 3x --events (one core)")
+        for r in result["inventory_scaling"]:
+            t.add_row(f"{r['events_stored']:,}", f"{r['events_added']:,}",
+                      f"{r['new_paths_in_run']:,} / {r['distinct_paths_in_run']:,}", f"{r['update_seconds']}",
+                      f"{r['events_added_per_s']:,}", f"{r['second_run_peak_rss_mb']:,}")
+        console.print(t)
     if result["har_to_openapi"]:
         t = Table("input", "entries", "MB", "analyze s", "openapi s", "entries/s", "≥ 100k/s", "endpoints",
                   "ops", "RSS MB", title=f"2. HAR → inventory + OpenAPI, no manual step ({cpus} CPUs)")
@@ -471,6 +528,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=1_000_000, help="nginx events per run in part 1 (0 to skip)")
     parser.add_argument("--har-entries", type=int, default=50_000, help="HAR entries in parts 2 and 3 (0 to skip)")
+    parser.add_argument("--scaling", action="store_true",
+                        help="part 1: also time a run of --events/10 on top of 1x and 3x --events stored")
     parser.add_argument("--no-mitmproxy2swagger", action="store_true", help="skip mitmproxy2swagger in part 3")
     parser.add_argument("--install", action="store_true", help="pip install mitmproxy2swagger if it is missing")
     parser.add_argument("--workdir", type=Path, default=None, help="where generated data goes (default: a temp dir)")
@@ -492,6 +551,8 @@ def main() -> None:
     try:
         if args.events:
             result["inventory_update"] = part_inventory(args.events, workdir, console)
+            if args.scaling:
+                result["inventory_scaling"] = part_scaling(args.events, workdir, console)
         if args.har_entries:
             har, harl, frame = write_captures(args.har_entries, workdir, console)
             result["har_to_openapi"] = part_har(har, harl, args.har_entries, workdir, console)

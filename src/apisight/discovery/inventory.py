@@ -1,13 +1,16 @@
 """The inventory update that follows every run.
 
-1. Every distinct (host, method, raw path) ever stored is mapped to an endpoint
-   template: documented paths take their spec's template, the rest are templated
-   from traffic. This works on distinct paths only, so its cost does not grow with
-   repeated traffic; the templater's state is persisted so names stay stable.
-2. Facts per endpoint are aggregated by DuckDB over the stored events: counts,
-   first/last seen, status codes, latency percentiles, clients, auth schemes,
-   exposure, query parameters, content types; JSON schemas are merged (genson) from
-   a sample of bodies of this run.
+1. Every distinct (host, method, raw path) stored is mapped to an endpoint template:
+   documented paths take their spec's template, the rest are templated from traffic.
+   This works on distinct paths only, so its cost does not grow with repeated traffic;
+   the templater's state is persisted so names stay stable.
+2. Facts per endpoint (counts, first/last seen, status codes, latency percentiles,
+   clients, auth schemes, exposure, query parameters, content types) come from partial
+   aggregates kept in the catalog (:mod:`apisight.store.inventory_partials`): the run's
+   new event files are aggregated once and added to them, days removed by retention are
+   taken out, and endpoints whose paths were remapped are rebuilt from per-path rows. So
+   an update costs what the run adds, not what is stored. JSON schemas are merged
+   (genson) from a sample of bodies of this run.
 3. Each endpoint gets its spec status and drift, and what changed since the previous
    run is recorded in ``inventory_changes``.
 """
@@ -32,6 +35,9 @@ from apisight.discovery.status import assess
 from apisight.discovery.templating import Templater
 from apisight.store import Catalog
 from apisight.store import inventory as q
+from apisight.store import inventory_partials as partials
+from apisight.store import inventory_totals as totals
+from apisight.store.layout import events_dir
 
 TEMPLATER_STATE = "templater"
 SPEC_STATE = "specs"
@@ -63,13 +69,14 @@ def update_inventory(
     quiet_days: int = 7,
     owners: list[Owner] | None = None,
 ) -> InventoryUpdate:
-    """Bring the catalog's inventory up to date with the events in ``files`` (this run's)."""
+    """Bring the catalog's inventory up to date with the stored events; ``files`` are this
+    run's (their paths are templated, their bodies sampled for schemas)."""
     db = catalog.db
     q.ensure_tables(db)
-    _map_paths(db, q.distinct_paths(db, files), specs)
+    _add_stored_events(catalog, files, specs)
     previous = q.load_endpoints(db)
-    facts = q.endpoint_facts(db)
-    params = params_by_endpoint(q.query_params(db), facts)
+    facts = totals.endpoint_facts(db)
+    params = params_by_endpoint(totals.query_params(db), facts)
     schemas = merge_body_schemas(q.sample_bodies(db, files, BODY_SAMPLES), previous)
     live = previous.join(q.mapped_templates(db), on=KEYS, how="semi") if previous.height else previous
     endpoints = assign_owners(assess(facts, params, schemas, specs, live), owners)  # remapped: not carried
@@ -89,15 +96,48 @@ def update_inventory(
     )
 
 
-def _map_paths(db: Any, seen: pl.DataFrame, specs: list[Spec]) -> None:
+def _add_stored_events(catalog: Catalog, files: list[Any], specs: list[Spec]) -> None:
+    """Template the new paths and bring the partial aggregates in line with the stored event
+    files: add those not added yet (normally the run's), drop days that retention removed,
+    rebuild the endpoints whose paths moved."""
+    db = catalog.db
+    partials.ensure_tables(db)
+    root = events_dir(catalog.data_dir)
+    todo = partials.pending(db, root)
+    missed_remap = not todo.first and partials.mapping_changed(db)  # an update stopped half-way
+    if todo.new_files:
+        partials.stage(db, todo.new_files)
+    if todo.first:  # older events are mapped already: template the run's paths only, as before
+        seen = q.distinct_paths(db, files)
+    elif todo.new_files:  # known paths just count; only the others go through templating
+        seen = partials.unmapped_paths(db, todo.new_files)
+        q.add_path_counts_by_key(db, "_run_paths")
+    else:
+        seen = q.distinct_paths(db, [])
+    moved = _map_paths(db, seen, specs)
+    with partials.transaction(db):
+        partials.drop_days(db, todo.gone_days)
+        if todo.new_files:
+            partials.add_staged(db, todo, root)
+        if missed_remap or moved is None:
+            partials.remap(db, None)
+        elif moved:
+            partials.remap(db, moved)
+        partials.save_mapping(db)
+
+
+def _map_paths(db: Any, seen: pl.DataFrame, specs: list[Spec]) -> list[tuple[str, str, str]] | None:
     """Give every distinct path a template: the spec's where one matches, else a learned one.
 
     Only paths not mapped before are matched and templated, so a run of known traffic
     costs a lookup. When the set of specs changes, or the templater generalises a
-    literal into a parameter, the affected rows are remapped.
+    literal into a parameter, the affected rows are remapped. Returns the endpoints
+    (host, method, template) whose paths moved, or None when every path was remapped.
     """
     spec_key = _spec_key(specs)
     specs_changed = q.load_state(db, SPEC_STATE) != spec_key
+    if not specs_changed and seen.height == 0:
+        return []
     known = q.known_paths(db)
     if specs_changed:  # remap everything ever seen against the new set of specs
         paths = (
@@ -112,6 +152,7 @@ def _map_paths(db: Any, seen: pl.DataFrame, specs: list[Spec]) -> None:
     state = q.load_state(db, TEMPLATER_STATE)
     templater = Templater(orjson.loads(state) if state else None)
     mapping = _template(new, specs, templater)
+    moved: list[tuple[str, str, str]] = []
     if specs_changed:
         q.replace_path_templates(db, mapping)
     else:
@@ -119,8 +160,10 @@ def _map_paths(db: Any, seen: pl.DataFrame, specs: list[Spec]) -> None:
         q.add_path_counts(db, old)
         for change in templater.changes:
             q.retemplate(db, change["host"], change["method"], change["old"], change["new"])
+            moved += [(change["host"], change["method"], change[end]) for end in ("old", "new")]
     q.save_state(db, TEMPLATER_STATE, orjson.dumps(templater.to_dict()).decode())
     q.save_state(db, SPEC_STATE, spec_key)
+    return None if specs_changed and known.height else moved
 
 
 def _template(paths: pl.DataFrame, specs: list[Spec], templater: Templater) -> pl.DataFrame:

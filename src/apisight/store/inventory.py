@@ -3,7 +3,9 @@
 ``path_templates`` maps every distinct (host, method, raw path) ever seen to its
 endpoint template; ``endpoints`` holds one row per (host, method, template) with what
 is known about it; ``inventory_changes`` is the history of what changed and when.
-Aggregates are computed by DuckDB over the stored events joined with the mapping.
+:func:`endpoint_facts` and :func:`query_params` aggregate every stored event joined with
+a mapping: ``apisight drift`` uses them with a spec's own mapping, and they are what the
+incremental aggregates (``inventory_partials``) must equal.
 """
 
 from __future__ import annotations
@@ -35,6 +37,10 @@ CREATE TABLE IF NOT EXISTS inventory_changes (
     change VARCHAR, detail VARCHAR
 );
 """
+
+#: A query value's shape, the only form of it the inventory keeps: digits as 9, letters as x,
+#: the first 40 characters (``ann@example.com`` -> ``xxx@xxxxxxx.xxx``).
+SHAPE = "regexp_replace(regexp_replace(left({value}, 40), '[0-9]', '9', 'g'), '[A-Za-z]', 'x', 'g')"
 
 _MAPPED = """
     SELECT t.template, t.origin, t.spec_file, t.operation_id, e.*
@@ -95,6 +101,14 @@ def add_path_counts(db: duckdb.DuckDBPyConnection, seen: pl.DataFrame) -> None:
         "WHERE t.host = s.host AND t.method = s.method AND t.path = s.path"
     )
     db.unregister("_seen")
+
+
+def add_path_counts_by_key(db: duckdb.DuckDBPyConnection, counts: str) -> None:
+    """Add request counts from the table ``counts`` (key = hash(host, method, path), count) to known paths."""
+    db.execute(
+        f"UPDATE path_templates t SET count = t.count + s.count FROM {counts} s "
+        "WHERE hash(t.host, t.method, t.path) = s.key"
+    )
 
 
 def retemplate(db: duckdb.DuckDBPyConnection, host: str, method: str, old: str, new: str) -> None:
@@ -169,8 +183,7 @@ def query_params(db: duckdb.DuckDBPyConnection, mapping: str = "path_templates")
                  WHEN bool_and(regexp_full_match(value, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}.*')) THEN 'date'
                  ELSE 'string'
                END AS type,
-               regexp_replace(regexp_replace(left(min(value), 40), '[0-9]', '9', 'g'), '[A-Za-z]', 'x', 'g')
-                 AS shape
+               min({SHAPE.format(value='value')}) AS shape
         FROM p GROUP BY host, method, template, name
         """
     ))
@@ -189,11 +202,15 @@ def sample_bodies(
     if files is not None and not files:
         return pl.DataFrame()
     source = "read_parquet($files)" if files is not None else "events"
-    params: dict[str, object] = {"oldest": per_endpoint // 2, "newest": per_endpoint - per_endpoint // 2}
-    if files is not None:
-        params["files"] = [str(f) for f in files]
+    read = {"files": [str(f) for f in files]} if files is not None else {}
+    params: dict[str, object] = {"oldest": per_endpoint // 2, "newest": per_endpoint - per_endpoint // 2, **read}
     # both ends rather than an even spread over time: on 235k demo events this takes about twice
     # the time of the oldest n alone, an even spread (ranks and counts per endpoint) about six times
+    wanted = """(e.request_body IS NOT NULL AND e.request_content_type ILIKE '%json%')
+           OR (e.response_body IS NOT NULL AND e.response_content_type ILIKE '%json%' AND e.status < 300)"""
+    # access logs have no bodies: finding that out reads only the body columns
+    if not db.execute(f"SELECT 1 FROM {source} e WHERE {wanted} LIMIT 1", read or None).fetchall():
+        return pl.DataFrame()
     return _frame(db.sql(
         f"""
         SELECT t.host, t.method, t.template AS path, e.request_body,
@@ -201,8 +218,7 @@ def sample_bodies(
                e.request_content_type, e.response_content_type
         FROM {source} e JOIN {mapping} t
           ON coalesce(e.host, '') = t.host AND e.method = t.method AND e.path = t.path
-        WHERE (e.request_body IS NOT NULL AND e.request_content_type ILIKE '%json%')
-           OR (e.response_body IS NOT NULL AND e.response_content_type ILIKE '%json%' AND e.status < 300)
+        WHERE {wanted}
         QUALIFY row_number() OVER (PARTITION BY t.host, t.method, t.template
                                    ORDER BY e.status >= 300, e.ts, e.event_id) <= $oldest
              OR row_number() OVER (PARTITION BY t.host, t.method, t.template
