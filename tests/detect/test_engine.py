@@ -16,7 +16,9 @@ import orjson
 import polars as pl
 
 from apisight.config import Settings
+from apisight.detect import engine
 from apisight.detect.engine import run_detection
+from apisight.detect.slices import plan, read
 from apisight.detect.state import DetectionState
 from apisight.pipeline import RunRequest, analyze
 from apisight.store import Catalog
@@ -124,6 +126,48 @@ def test_an_attack_split_over_two_runs_is_found_from_the_kept_state(tmp_path):
     assert second["alerts"]["credential_stuffing"] == 1
     (alert,) = alerts(tmp_path, "credential_stuffing")
     assert alert["first_seen"] == start  # the episode includes the first run's attempts
+
+
+def analysed_in_slices(tmp_path, monkeypatch, rows: int) -> tuple[dict, list[tuple]]:
+    """The same records in two files (an overlapping rotation), analysed with slices of ``rows`` events."""
+    monkeypatch.setattr(engine, "BATCH_ROWS", rows)
+    lines = benign(T0, 30) + stuffing(T0 + timedelta(minutes=5), 60)
+    root = tmp_path / str(rows)
+    root.mkdir()
+    (root / "a.harl").write_text("\n".join(lines) + "\n")
+    (root / "b.harl").write_text("\n".join(lines[::-1]) + "\n")
+    summary = analyze(RunRequest([str(root / "a.harl"), str(root / "b.harl")], root / "data", Settings()))
+    with Catalog(root / "data", read_only=True) as catalog:
+        found = load_alerts(catalog.db).select("detector", "entity", "first_seen", "last_seen", "detected_at",
+                                               "events").rows()
+    return summary["detection"], sorted(found)
+
+
+def test_a_day_read_in_small_slices_raises_what_one_slice_does(tmp_path, monkeypatch):
+    whole, expected = analysed_in_slices(tmp_path, monkeypatch, 1_000)
+    sliced, found = analysed_in_slices(tmp_path, monkeypatch, 7)  # a slice per few seconds
+    # (the evidence's window count differs: kept rows are evaluated again with every batch)
+    assert (sliced["events"], sliced["duplicates"]) == (whole["events"], whole["duplicates"]) == (90, 90)
+    assert found == expected and [a[0] for a in found] == ["credential_stuffing"]
+
+
+def test_templates_looked_up_per_batch_equal_the_whole_mapping(tmp_path, monkeypatch):
+    lines = [orjson.dumps({
+        "startedDateTime": (T0 + timedelta(seconds=i)).isoformat().replace("+00:00", "Z"), "time": 5,
+        "_clientIP": ATTACKER, "request": {"method": "GET", "url": f"https://api.bank.example/v1/accounts/{i % 7}",
+                                           "headers": []},
+        "response": {"status": 200, "headers": [], "content": {"size": 2, "mimeType": "application/json",
+                                                              "text": "{}"}},
+    }).decode() for i in range(40)]
+    run(tmp_path, "a.harl", lines)
+    with Catalog(tmp_path / "data") as catalog:
+        (part,) = plan(catalog.event_files(), 1_000)
+        events = read(part)
+        whole = engine._template_lookup(catalog.db)(events)
+        monkeypatch.setattr(engine, "TEMPLATES_IN_MEMORY", 0)
+        looked_up = engine._template_lookup(catalog.db)(events)
+    assert looked_up.sort(pl.all()).equals(whole.sort(pl.all())) and whole.height == 7
+    assert set(whole["template"]) == {"/v1/accounts/{account_id}"}
 
 
 def test_records_later_than_the_allowed_lateness_are_counted_and_replay_finds_them(tmp_path):

@@ -112,26 +112,75 @@ class Detector(ABC):
         """Candidates (:data:`CANDIDATE_SCHEMA`) from the kept rows plus the batch."""
 
 
+#: Window rows (the sum of all windows' sizes) :func:`sliding` evaluates in one rolling
+#: pass. Aggregations such as ``unique`` copy each window's rows, so a client busy for
+#: whole windows costs memory in the square of its rate; past this, windows are
+#: evaluated in parts of :data:`PART_ROWS` window rows (slower, but bounded).
+WINDOW_ROWS = 16_000_000
+PART_ROWS = 250_000
+
+
 def sliding(rows: pl.DataFrame, by: list[str], minutes: int, aggs: list[pl.Expr]) -> pl.DataFrame:
     """Event-time sliding windows: for each row, the ``minutes`` up to it, per ``by`` group.
 
     One window per row (ending at that row's time), so a threshold is seen crossed at
     the record that crossed it — what a streaming run would do. Each window has
     ``window_start``, ``window_end``, ``events``, ``first_seen``, ``last_seen``,
-    ``sample_event_ids`` and the ``aggs``. Rows with a null key are left out.
+    ``sample_event_ids`` and the ``aggs``. Rows with a null key are left out. When the
+    windows hold more than :data:`WINDOW_ROWS` rows together, they are evaluated a
+    part at a time (:func:`_sliding_in_parts`), with the same result.
     """
     rows = rows.drop_nulls(by)
     if rows.height == 0:
         return pl.DataFrame()
-    return (
-        rows.sort("ts")
-        .rolling("ts", period=f"{minutes}m", group_by=by, closed="both")
-        .agg(pl.len().alias("events"), pl.col("ts").min().alias("first_seen"),
-             pl.col("event_id").tail(SAMPLES).alias("sample_event_ids"), *aggs)
-        .with_columns(pl.col("ts").alias("last_seen"), pl.col("ts").alias("window_end"),
-                      (pl.col("ts") - pl.duration(minutes=minutes)).alias("window_start"))
-        .drop("ts")
-    )
+    rows = rows.sort("ts")
+    period = f"{minutes}m"
+    aggs = [pl.len().alias("events"), pl.col("ts").min().alias("first_seen"),
+            pl.col("event_id").tail(SAMPLES).alias("sample_event_ids"), *aggs]
+    windows = None
+    # a group of n rows has windows of at most n rows each: most calls need no closer look
+    if int((rows.group_by(by).len()["len"].cast(pl.Int64) ** 2).sum()) > WINDOW_ROWS:
+        indexed = rows.with_row_index("_r")
+        sizes = indexed.rolling("ts", period=period, group_by=by, closed="both").agg(
+            pl.len().alias("_n"), pl.col("_r").max().alias("_last"))
+        if int(sizes["_n"].sum()) > WINDOW_ROWS:
+            windows = _sliding_in_parts(indexed, by, sizes, aggs)
+    if windows is None:
+        windows = rows.rolling("ts", period=period, group_by=by, closed="both").agg(*aggs)
+    return windows.with_columns(pl.col("ts").alias("last_seen"), pl.col("ts").alias("window_end"),
+                                (pl.col("ts") - pl.duration(minutes=minutes)).alias("window_start")).drop("ts")
+
+
+def _sliding_in_parts(indexed: pl.DataFrame, by: list[str], sizes: pl.DataFrame,
+                      aggs: list[pl.Expr]) -> pl.DataFrame:
+    """The rolling windows of ``indexed`` (sorted by time, row number ``_r``), holding about
+    :data:`PART_ROWS` window rows at a time.
+
+    ``sizes`` is the rolling output with each window's size ``_n`` and its last row
+    ``_last``. With the rows laid out by group, each group in time order, a window is
+    the ``_n`` consecutive rows ending at its last row. Windows are worked out once per
+    group and time (rows of one time share a window), in parts whose sizes add up to the
+    limit, by gathering their rows and aggregating per window; the result keeps the
+    rolling output's rows and order.
+    """
+    laid = indexed.sort(*by, "_r")
+    position = laid.select(pl.col("_r"), pl.int_range(pl.len(), dtype=pl.Int64).alias("_i")).sort("_r")["_i"]
+    ends = sizes.select("_last", "_n").unique("_last", keep="first", maintain_order=True)
+    ends = ends.with_columns(position.gather(ends["_last"]).alias("_end"),  # where the window ends in ``laid``
+                             (pl.col("_n").cast(pl.Int64).cum_sum() // PART_ROWS).alias("_part"))
+    needed = {"ts", "event_id", *(c for e in aggs for c in e.meta.root_names())}
+    source = laid.select(c for c in laid.columns if c in needed)
+    found = []
+    for part in ends.partition_by("_part", maintain_order=True):
+        members = part.select("_last", pl.int_ranges(pl.col("_end") - pl.col("_n") + 1, pl.col("_end") + 1)
+                              .alias("_row")).explode("_row")
+        window_rows = source[members["_row"]].with_columns(members["_last"])
+        windows = window_rows.group_by("_last", maintain_order=True).agg(*aggs)
+        # strings made in this part (``method + " " + template``) live in buffers as large as
+        # the part; a copy through Arrow keeps only the few a window keeps, not the buffers
+        found.append(pl.DataFrame(pl.from_arrow(windows.to_arrow(compat_level=pl.CompatLevel.oldest()))))
+    return (sizes.select(*by, "ts", "_last").join(pl.concat(found), on="_last", how="left", maintain_order="left")
+            .drop("_last"))
 
 
 def busy(rows: pl.DataFrame, by: list[str], at_least: float, flag: str | None = None,
@@ -157,6 +206,16 @@ def busy(rows: pl.DataFrame, by: list[str], at_least: float, flag: str | None = 
          .then(pl.col("_n").shift(-1).over(by)).otherwise(0)).alias("_pair"))
     hot = counts.filter(pl.col("_pair") >= at_least).select(by).unique()
     return rows.join(hot, on=by, how="semi", nulls_equal=False)
+
+
+def distinct(values: pl.Expr) -> pl.Expr:
+    """``values.drop_nulls().n_unique()``, for :func:`sliding`'s aggregations.
+
+    In a window, ``drop_nulls`` copies the rows of every window that holds a null, so its
+    memory is the sum of those windows' sizes (quadratic in a busy client's rate); this
+    keeps the column flat and takes the null off the count instead (and is no slower).
+    """
+    return values.n_unique() - values.is_null().any().cast(pl.UInt32)
 
 
 def endpoint_list(limit: int = 5) -> pl.Expr:

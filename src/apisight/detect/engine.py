@@ -1,7 +1,9 @@
 """The detection stage: stored events of a run in, alerts, incidents and API changes out.
 
-Events are read back (only the columns detection needs), turned into the detection
-frame, and walked in event-time order in micro-batches. Each batch first updates the
+Events are read back one time slice at a time (:mod:`apisight.detect.slices`: only the
+columns detection needs, at most ``BATCH_ROWS`` events, oldest first), so memory is set
+by the slice size and the kept state, never by how many events a day or a run holds.
+Each slice becomes the detection frame and one micro-batch: it first updates the
 long-lived state (devices, hourly baselines, endpoint hours), then each detector
 evaluates its windows over its kept rows plus the batch. Records already seen (the
 same log read twice) are dropped; records older than the watermark minus the allowed
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,46 +27,26 @@ from apisight.config import Settings
 from apisight.detect import geo
 from apisight.detect.detector import CANDIDATE_SCHEMA, Context, Detector
 from apisight.detect.episodes import episodes, merge_with_stored
-from apisight.detect.features import EVENT_COLUMNS, build, event_hash
+from apisight.detect.features import build, event_hash
 from apisight.detect.incidents import group_incidents
 from apisight.detect.registry import enabled_detectors
 from apisight.detect.roles import endpoint_roles
 from apisight.detect.shifts import SHIFT_SCHEMA, api_change_rows, explained, find_shifts
+from apisight.detect.slices import Slice, by_day, plan, read
 from apisight.detect.state import DetectionState
-from apisight.events import EVENT_SCHEMA, conform
 from apisight.store import Catalog
 from apisight.store import alerts as q
 from apisight.store.inventory import ensure_tables as ensure_inventory
 
 log = logging.getLogger(__name__)
 
-#: Events per micro-batch.
-BATCH_ROWS = 250_000
+#: Events per micro-batch: a day is read and detected in time slices of at most this many.
+BATCH_ROWS = 100_000
+#: Raw paths the catalog may map for the whole mapping to be read once (about 100 bytes each).
+TEMPLATES_IN_MEMORY = 500_000
 #: Records dated further ahead of the wall clock than this come from a wrong clock.
 CLOCK_SKEW = timedelta(days=1)
 STATE_DIR = "detect"
-
-
-def read_events(files: list[Path]) -> pl.DataFrame:
-    """The detection columns of the stored event files ``files``.
-
-    Files written by an older apisight may lack newer columns (``login_fp``,
-    ``session_fp``...): those come back as nulls, so history stays replayable.
-    """
-    schema = {c: EVENT_SCHEMA[c] for c in EVENT_COLUMNS}
-    frames = []
-    for f in files:
-        present = [c for c in EVENT_COLUMNS if c in pl.read_parquet_schema(f)]
-        frames.append(conform(pl.read_parquet(f, columns=present), schema))
-    return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
-
-
-def by_day(files: list[Path]) -> list[list[Path]]:
-    """Event files grouped by their day partition (``date=YYYY-MM-DD``), oldest day first."""
-    days: dict[str, list[Path]] = {}
-    for f in files:
-        days.setdefault(f.parent.name, []).append(f)
-    return [days[d] for d in sorted(days)]
 
 
 def _fresh(features: pl.DataFrame, state: DetectionState, counts: dict[str, int]) -> pl.DataFrame:
@@ -103,17 +86,15 @@ def run_detection(catalog: Catalog, files: list[Path], settings: Settings, run_i
     db = catalog.db
     q.ensure_alerts(db)
     roles = store_roles(catalog, settings)
-    templates = db.sql("SELECT host, method, path, template FROM path_templates").pl()
+    templates = _template_lookup(db)
     counts = {"events": 0, "duplicates": 0, "late": 0, "future": 0, "suppressed": 0}
     found: dict[str, list[pl.DataFrame]] = {d.name: [pl.DataFrame(schema=CANDIDATE_SCHEMA)] for d in detectors}
     shifts: list[pl.DataFrame] = [pl.DataFrame(schema=SHIFT_SCHEMA)]
-    for day_files in by_day(files):  # one day of stored events in memory at a time
-        features = build(read_events(day_files), templates, roles)
-        features = _on_time(_fresh(features.with_columns(event_hash(features)), state, counts), state, settings,
-                            counts)
-        counts["events"] += features.height
-        for start in range(0, features.height, BATCH_ROWS):
-            _detect_batch(features.slice(start, BATCH_ROWS), detectors, state, settings, found, shifts, counts)
+    for day_files in by_day(files):
+        for part in plan(day_files, BATCH_ROWS):  # one slice of the stored events in memory at a time
+            batch = _batch(part, templates, roles, state, settings, counts)
+            _detect_batch(batch, detectors, state, settings, found, shifts, counts)
+            del batch  # released before the next slice is read
     new_alerts, by_detector = _raise_alerts(db, detectors, found, run_id)
     changes = api_change_rows(pl.concat(shifts).unique(), q.load_api_changes(db), run_id)
     q.insert_api_changes(db, changes)
@@ -131,6 +112,37 @@ def run_detection(catalog: Catalog, files: list[Path], settings: Settings, run_i
                   "bytes_per_entity": round(size / entities, 1) if entities else 0.0},
         "seconds": round(time.perf_counter() - started, 3),
     }
+
+
+def _batch(part: Slice, templates: Callable[[pl.DataFrame], pl.DataFrame], roles: pl.DataFrame,
+           state: DetectionState, settings: Settings, counts: dict[str, int]) -> pl.DataFrame:
+    """The detection frame of one slice: its events not seen before and on time."""
+    events = read(part)
+    features = build(events, templates(events), roles)
+    del events
+    features = _fresh(features.with_columns(event_hash(features)), state, counts)
+    features = _on_time(features, state, settings, counts)
+    counts["events"] += features.height
+    return features
+
+
+def _template_lookup(db: Any) -> Callable[[pl.DataFrame], pl.DataFrame]:
+    """Raw path → template for a batch's events: the whole mapping, read once, while the
+    catalog holds at most :data:`TEMPLATES_IN_MEMORY` raw paths; past that (the mapping
+    grows with every raw path ever seen), the batch's own paths, looked up per batch."""
+    query = "SELECT host, method, path, template FROM path_templates"
+    if db.execute("SELECT count(*) FROM path_templates").fetchall()[0][0] <= TEMPLATES_IN_MEMORY:
+        whole = db.sql(query).pl()
+        return lambda events: whole
+
+    def lookup(events: pl.DataFrame) -> pl.DataFrame:
+        db.register("_batch_paths", events.select(pl.col("host").fill_null(""), "method", "path").unique())
+        try:
+            return db.sql(f"{query} WHERE (host, method, path) IN (SELECT host, method, path FROM _batch_paths)").pl()
+        finally:
+            db.unregister("_batch_paths")
+
+    return lookup
 
 
 def _on_time(features: pl.DataFrame, state: DetectionState, settings: Settings,

@@ -24,6 +24,9 @@ EVENT_COLUMNS = ["event_id", "ts", "source_file", "host", "method", "path", "que
                  "client_zone", "user_agent", "request_id", "auth_scheme", "principal", "credential_fp",
                  "api_key_id", "partner", "login_fp", "session_fp"]
 
+#: What template, role and object id depend on: worked out once per distinct value.
+_PATH_KEY = ["host", "method", "path"]
+
 #: Query parameters that page through a collection (not dates: ``from=2024-01-01`` filters).
 _PAGE = r"(?i)(?:^|&)(?:page|page%5Bnumber%5D|page\[number\]|offset|start|skip|cursor|from|after|starting_after)=([^&]*)"
 _DATE = r"^\d{4}-\d{2}-\d{2}"
@@ -55,22 +58,14 @@ def build(events: pl.DataFrame, templates: pl.DataFrame, roles: pl.DataFrame) ->
     """The detection frame of ``events`` (sorted by time).
 
     ``templates`` maps (host, method, path) to template; ``roles`` (host, method,
-    template → role) come from :func:`apisight.detect.roles.endpoint_roles`.
+    template → role) come from :func:`apisight.detect.roles.endpoint_roles`. What
+    depends on the path alone (template, role, object id, payload in the path) is
+    worked out once per distinct path, and lookups join only their key columns: the
+    event columns are never copied by a join.
     """
-    frame = events.with_columns(pl.col("host").fill_null(""))
-    frame = frame.join(templates.select("host", "method", "path", "template"), on=["host", "method", "path"],
-                       how="left").with_columns(pl.coalesce("template", "path").alias("template"))
-    frame = frame.join(roles.select("host", "method", pl.col("path").alias("template"), "role"),
-                       on=["host", "method", "template"], how="left")
-    positions = frame.select(pl.col("template").unique()).with_columns(
-        pl.col("template").map_elements(id_position, return_dtype=pl.Int32).alias("_id_pos"))
-    frame = frame.join(positions, on="template", how="left")
-    # the id segment, split once per distinct path (paths repeat; splitting every row costs memory)
-    ids = (frame.select("path", "_id_pos").filter(pl.col("_id_pos").is_not_null()).unique()
-           .with_columns(pl.col("path").str.split("/").list.get(pl.col("_id_pos"), null_on_oob=True)
-                         .alias("object_id")))
-    frame = frame.join(ids, on=["path", "_id_pos"], how="left", nulls_equal=False)
-    frame = frame.join(geo.lookup(frame["client_ip"]), on="client_ip", how="left")
+    frame = events.sort("ts", maintain_order=True).with_columns(pl.col("host").fill_null(""))
+    frame = _attach(frame, _paths(frame.select(_PATH_KEY).unique(), templates, roles), _PATH_KEY)
+    frame = _attach(frame, geo.lookup(frame["client_ip"]), ["client_ip"])
     status = pl.col("status").cast(pl.Int32)
     frame = frame.with_columns(
         pl.col("role").fill_null("other"),
@@ -84,12 +79,38 @@ def build(events: pl.DataFrame, templates: pl.DataFrame, roles: pl.DataFrame) ->
         (status == 429).alias("throttled"),
         ((status >= 400) & (status < 500)).alias("client_error"),
         (status >= 500).alias("server_error"),
-        (pl.col("path").str.contains(PAYLOAD).fill_null(False)
-         | pl.col("query").str.contains(PAYLOAD).fill_null(False)).alias("payload"),
+        (pl.col("_path_payload") | pl.col("query").str.contains(PAYLOAD).fill_null(False)).alias("payload"),
     )
     frame = frame.with_columns(*client_columns(), pl.when(~pl.col("page").str.contains(_DATE)).then(pl.col("page"))
                                .alias("page"))
-    return frame.drop("_id_pos", "api_key_id", "login_fp", "session_fp", "credential_fp").sort("ts", maintain_order=True)
+    return frame.drop("_path_payload", "api_key_id", "login_fp", "session_fp", "credential_fp")
+
+
+def _paths(paths: pl.DataFrame, templates: pl.DataFrame, roles: pl.DataFrame) -> pl.DataFrame:
+    """Per distinct (host, method, path): ``template``, ``role``, ``object_id`` and ``_path_payload``."""
+    paths = paths.join(templates.select(*_PATH_KEY, "template").unique(_PATH_KEY, keep="first", maintain_order=True),
+                       on=_PATH_KEY, how="left").with_columns(pl.coalesce("template", "path").alias("template"))
+    paths = paths.join(roles.select("host", "method", pl.col("path").alias("template"), "role"),
+                       on=["host", "method", "template"], how="left")
+    positions = paths.select(pl.col("template").unique()).with_columns(
+        pl.col("template").map_elements(id_position, return_dtype=pl.Int32).alias("_id_pos"))
+    paths = paths.join(positions, on="template", how="left")
+    return paths.select(
+        *_PATH_KEY, "template", "role",
+        pl.when(pl.col("_id_pos").is_not_null())
+        .then(pl.col("path").str.split("/").list.get(pl.col("_id_pos"), null_on_oob=True)).alias("object_id"),
+        pl.col("path").str.contains(PAYLOAD).fill_null(False).alias("_path_payload"),
+    )
+
+
+def _attach(frame: pl.DataFrame, table: pl.DataFrame, on: list[str]) -> pl.DataFrame:
+    """``frame`` with ``table``'s other columns, matched on ``on`` (one ``table`` row per key at most).
+
+    Only the key columns go through the join; the frame's own columns are kept as they are.
+    A null key matches a null key: ``table`` may be made from the frame's own distinct keys.
+    """
+    found = frame.select(on).join(table, on=on, how="left", nulls_equal=True, maintain_order="left")
+    return frame.hstack(found.drop(on).get_columns())
 
 
 def event_hash(frame: pl.DataFrame) -> pl.Series:

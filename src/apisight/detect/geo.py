@@ -35,7 +35,7 @@ def available() -> bool:
 
 #: Addresses already looked up (network, country, AS); bounded, cleared when full.
 _CACHE: dict[str, tuple[str | None, str | None, str | None]] = {}
-_CACHE_MAX = 500_000
+_CACHE_MAX = 100_000  # about 50 MB of Python strings
 
 
 def network(ip: str) -> str | None:

@@ -233,16 +233,17 @@ def run_checks(
     checks = [c for c in checks if _options(c).enabled]
     if now is not None:
         since = now - window
-        for check in checks:
-            try:
-                results = check.find(catalog, since)
-            except Exception as e:  # noqa: BLE001 - one broken check must not stop the others
-                log.warning("posture check %s failed: %s", check.name, e)
-                failed[check.name] = str(e)
-                continue
-            ran.append(check.name)
-            by_check[check.name] = len(results)
-            found.extend(results)
+        with store.evidence_memory(db):  # the queries spill past it rather than grow with the window
+            for check in checks:
+                try:
+                    results = check.find(catalog, since)
+                except Exception as e:  # noqa: BLE001 - one broken check must not stop the others
+                    log.warning("posture check %s failed: %s", check.name, e)
+                    failed[check.name] = str(e)
+                    continue
+                ran.append(check.name)
+                by_check[check.name] = len(results)
+                found.extend(results)
     counts = store.save_findings(db, _frame(found), ran, run_id, now)
     by_severity: dict[str, int] = {}
     for f in found:

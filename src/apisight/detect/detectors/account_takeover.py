@@ -26,6 +26,7 @@ from apisight.detect.detector import (
     Detector,
     DetectorOptions,
     candidates,
+    distinct,
     endpoint_list,
     no_candidates,
     sliding,
@@ -157,8 +158,8 @@ class AccountTakeover(Detector):
                  & (pl.col("client_ip").n_unique().over("credential") >= o.token_min_addresses))
         w = sliding(tokens, ["credential_kind", "credential"], o.token_window_minutes, [
             pl.col("client_ip").n_unique().alias("addresses"),
-            pl.col("country").drop_nulls().n_unique().alias("countries"),
-            pl.col("asn").drop_nulls().n_unique().alias("networks"),
+            distinct(pl.col("country")).alias("countries"),
+            distinct(pl.col("asn")).alias("networks"),
             pl.col("country").drop_nulls().unique().head(10).alias("country_list"),
             pl.col("principal").drop_nulls().first().alias("principal"),
             pl.col("client_ip").unique().head(10).alias("_ips"),

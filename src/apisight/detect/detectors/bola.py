@@ -19,6 +19,7 @@ from apisight.detect.detector import (
     DetectorOptions,
     against_peers,
     candidates,
+    distinct,
     no_candidates,
     ratio,
     sliding,
@@ -68,7 +69,7 @@ class Bola(Detector):
             pl.col("status").is_in([403, 404]).sum().alias("denied"),  # not 401: an expired token is not probing
             pl.col("ok").sum().alias("served"),
             pl.col("object_id").filter(pl.col("foreign")).n_unique().alias("others_objects"),
-            numeric.drop_nulls().n_unique().alias("_numeric"),
+            distinct(numeric).alias("_numeric"),
             (numeric.max() - numeric.min() + 1).alias("_span"),
         ])
         if w.height == 0:

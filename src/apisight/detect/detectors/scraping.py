@@ -16,6 +16,7 @@ from apisight.detect.detector import (
     DetectorOptions,
     against_peers,
     candidates,
+    distinct,
     no_candidates,
     ratio,
     sliding,
@@ -55,7 +56,7 @@ class Scraping(Detector):
             (page.max() - page.min()).alias("_span"),
             page.drop_nulls().unique().sort().diff().drop_nulls().min().alias("_step"),  # 1, or 20 for offsets
             page.min().alias("_first"),
-            page.drop_nulls().n_unique().alias("_numeric"),
+            distinct(page).alias("_numeric"),
             pl.col("response_bytes").sum().alias("bytes_returned"),
         ])
         if w.height == 0:
