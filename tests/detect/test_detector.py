@@ -56,11 +56,12 @@ WINDOW_AGGS = [
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-@pytest.mark.parametrize("limit", [1, 5_000, 200_000])
+@pytest.mark.parametrize("limit", [1_000, 20_000, 200_000])
 def test_windows_evaluated_in_parts_equal_one_rolling_pass(monkeypatch, seed, limit):
     rows = busy_rows(seed)
     whole = sliding(rows, ["client"], 10, WINDOW_AGGS)
-    monkeypatch.setattr(detector, "WINDOW_ROWS", limit)  # 1: one window per part
+    monkeypatch.setattr(detector, "WINDOW_ROWS", limit)
+    monkeypatch.setattr(detector, "PART_ROWS", limit)  # 1,000: a part per client
     parts = sliding(rows, ["client"], 10, WINDOW_AGGS)
     assert parts.equals(whole)
     assert whole.height == rows.drop_nulls("client").height
@@ -70,4 +71,5 @@ def test_windows_in_parts_keep_the_rolling_order_with_several_keys(monkeypatch):
     rows = busy_rows(3).with_columns(pl.col("flag").cast(pl.String).alias("kind"))
     whole = sliding(rows, ["kind", "client"], 5, WINDOW_AGGS)
     monkeypatch.setattr(detector, "WINDOW_ROWS", 1_000)
+    monkeypatch.setattr(detector, "PART_ROWS", 1_000)
     assert sliding(rows, ["kind", "client"], 5, WINDOW_AGGS).equals(whole)

@@ -113,11 +113,12 @@ class Detector(ABC):
 
 
 #: Window rows (the sum of all windows' sizes) :func:`sliding` evaluates in one rolling
-#: pass. Aggregations such as ``unique`` copy each window's rows, so a client busy for
-#: whole windows costs memory in the square of its rate; past this, windows are
-#: evaluated in parts of :data:`PART_ROWS` window rows (slower, but bounded).
-WINDOW_ROWS = 16_000_000
-PART_ROWS = 250_000
+#: pass. Aggregations such as ``unique`` copy each window's rows, so the memory of a pass
+#: grows with its window rows; past this, the groups are evaluated a part at a time, each
+#: part's groups holding about :data:`PART_ROWS` window rows (one busier group is a part
+#: of its own).
+WINDOW_ROWS = 8_000_000
+PART_ROWS = 4_000_000
 
 
 def sliding(rows: pl.DataFrame, by: list[str], minutes: int, aggs: list[pl.Expr]) -> pl.DataFrame:
@@ -144,41 +145,29 @@ def sliding(rows: pl.DataFrame, by: list[str], minutes: int, aggs: list[pl.Expr]
         sizes = indexed.rolling("ts", period=period, group_by=by, closed="both").agg(
             pl.len().alias("_n"), pl.col("_r").max().alias("_last"))
         if int(sizes["_n"].sum()) > WINDOW_ROWS:
-            windows = _sliding_in_parts(indexed, by, sizes, aggs)
+            windows = _sliding_in_parts(indexed, by, period, sizes, aggs)
     if windows is None:
         windows = rows.rolling("ts", period=period, group_by=by, closed="both").agg(*aggs)
     return windows.with_columns(pl.col("ts").alias("last_seen"), pl.col("ts").alias("window_end"),
                                 (pl.col("ts") - pl.duration(minutes=minutes)).alias("window_start")).drop("ts")
 
 
-def _sliding_in_parts(indexed: pl.DataFrame, by: list[str], sizes: pl.DataFrame,
+def _sliding_in_parts(indexed: pl.DataFrame, by: list[str], period: str, sizes: pl.DataFrame,
                       aggs: list[pl.Expr]) -> pl.DataFrame:
-    """The rolling windows of ``indexed`` (sorted by time, row number ``_r``), holding about
-    :data:`PART_ROWS` window rows at a time.
+    """The rolling windows of ``indexed`` (sorted by time, row number ``_r``), one rolling
+    pass per part of its groups.
 
     ``sizes`` is the rolling output with each window's size ``_n`` and its last row
-    ``_last``. With the rows laid out by group, each group in time order, a window is
-    the ``_n`` consecutive rows ending at its last row. Windows are worked out once per
-    group and time (rows of one time share a window), in parts whose sizes add up to the
-    limit, by gathering their rows and aggregating per window; the result keeps the
-    rolling output's rows and order.
+    ``_last`` (the rows of one group and time share one window). Groups are packed into
+    parts of about :data:`PART_ROWS` window rows; groups are independent, so each part's
+    windows are whole. The result keeps the rolling output's rows and order.
     """
-    laid = indexed.sort(*by, "_r")
-    position = laid.select(pl.col("_r"), pl.int_range(pl.len(), dtype=pl.Int64).alias("_i")).sort("_r")["_i"]
-    ends = sizes.select("_last", "_n").unique("_last", keep="first", maintain_order=True)
-    ends = ends.with_columns(position.gather(ends["_last"]).alias("_end"),  # where the window ends in ``laid``
-                             (pl.col("_n").cast(pl.Int64).cum_sum() // PART_ROWS).alias("_part"))
-    needed = {"ts", "event_id", *(c for e in aggs for c in e.meta.root_names())}
-    source = laid.select(c for c in laid.columns if c in needed)
-    found = []
-    for part in ends.partition_by("_part", maintain_order=True):
-        members = part.select("_last", pl.int_ranges(pl.col("_end") - pl.col("_n") + 1, pl.col("_end") + 1)
-                              .alias("_row")).explode("_row")
-        window_rows = source[members["_row"]].with_columns(members["_last"])
-        windows = window_rows.group_by("_last", maintain_order=True).agg(*aggs)
-        # strings made in this part (``method + " " + template``) live in buffers as large as
-        # the part; a copy through Arrow keeps only the few a window keeps, not the buffers
-        found.append(pl.DataFrame(pl.from_arrow(windows.to_arrow(compat_level=pl.CompatLevel.oldest()))))
+    pairs = sizes.group_by(by).agg(pl.col("_n").cast(pl.Int64).sum().alias("_pairs")).with_columns(
+        ((pl.col("_pairs").cum_sum() - pl.col("_pairs")) // PART_ROWS).alias("_part"))
+    parts = indexed.join(pairs.select(*by, "_part"), on=by, how="left", nulls_equal=True, maintain_order="left")
+    found = [part.rolling("ts", period=period, group_by=by, closed="both")
+             .agg(*aggs, pl.col("_r").max().alias("_last")).unique("_last", maintain_order=True).drop(*by, "ts")
+             for part in parts.partition_by("_part", maintain_order=True)]
     return (sizes.select(*by, "ts", "_last").join(pl.concat(found), on="_last", how="left", maintain_order="left")
             .drop("_last"))
 

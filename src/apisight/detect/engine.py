@@ -41,7 +41,7 @@ from apisight.store.inventory import ensure_tables as ensure_inventory
 log = logging.getLogger(__name__)
 
 #: Events per micro-batch: a day is read and detected in time slices of at most this many.
-BATCH_ROWS = 100_000
+BATCH_ROWS = 150_000
 #: Raw paths the catalog may map for the whole mapping to be read once (about 100 bytes each).
 TEMPLATES_IN_MEMORY = 500_000
 #: Records dated further ahead of the wall clock than this come from a wrong clock.
