@@ -13,6 +13,7 @@ IBAN-like code) is written as ``*`` so a path never carries a value.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Sequence
@@ -149,10 +150,8 @@ def _header(raw: bytes | None) -> str:
         return "header"
     name = raw.decode("utf-8", "replace")
     if "\\" in name:
-        try:
+        with contextlib.suppress(ValueError):  # an escape JSON does not know: the name as written
             name = json.loads(f'"{name}"')
-        except ValueError:
-            pass
     return "header:*" if _VALUE_LIKE.search(name) else "header:" + name
 
 
