@@ -104,22 +104,30 @@ def classify(segment: str) -> str:
 
 def classify_segments(segments: pl.Series) -> dict[str, str]:
     """Classify *unique* segments in one vectorised pass; returns ``{segment: kind}``."""
-    s = pl.col("s")
+    frame = segment_kinds(segments)
+    return dict(zip(frame["segment"].to_list(), frame["kind"].to_list(), strict=True))
+
+
+def segment_kinds(segments: pl.Series) -> pl.DataFrame:
+    """The distinct ``segments`` and their kinds (columns ``segment``, ``kind``), vectorised:
+    Python only looks at the few segments no pattern names (token or word) and the 13-19
+    digit candidates (Luhn)."""
+    s = pl.col("segment")
     expr: pl.Expr = pl.lit(None, dtype=pl.String)
     for kind, rx in reversed(_PATTERNS):
         cond = s.str.contains(rx)
         if kind == "hex":
             cond = cond & s.str.contains(r"\d")
         expr = pl.when(cond).then(pl.lit(kind)).otherwise(expr)
-    frame = pl.DataFrame({"s": segments.unique()}).with_columns(kind=expr)
-    out: dict[str, str] = {}
-    for seg, kind in frame.iter_rows():
-        if kind is None:
-            kind = "token" if _is_token(seg) else "word"
-        elif kind == "card" and not luhn_ok(seg):
-            kind = "int"
-        out[seg] = kind
-    return out
+    frame = pl.DataFrame({"segment": segments.unique()}, schema={"segment": pl.String}).with_columns(kind=expr)
+    unsure = frame.filter(pl.col("kind").is_null() | (pl.col("kind") == "card"))
+    if unsure.height == 0:
+        return frame
+    decided = {
+        seg: ("int" if not luhn_ok(seg) else "card") if kind == "card" else ("token" if _is_token(seg) else "word")
+        for seg, kind in unsure.iter_rows()
+    }
+    return frame.with_columns(pl.col("segment").replace_strict(decided, default=pl.col("kind")).alias("kind"))
 
 
 def is_id_kind(kind: str) -> bool:

@@ -67,7 +67,7 @@ from typing import Any
 import polars as pl
 
 from apisight.discovery.naming import dedupe, is_plural, param_name
-from apisight.discovery.segments import ID_KINDS, classify, classify_segments
+from apisight.discovery.segments import ID_KINDS, classify, segment_kinds
 
 STATE_VERSION = 1
 DEFAULT_MIN_DISTINCT = 8
@@ -187,22 +187,35 @@ def _match(node: dict[str, Any], segs: list[str], i: int, kinds: dict[str, str])
     return None
 
 
-def _same_shape(distinct: pl.DataFrame, split: pl.Series, kinds: dict[str, str]) -> dict[int, list[int]]:
-    """Representative row -> rows of the same shape (host, method, segments with ids replaced).
+def _shapes(distinct: pl.DataFrame, split: pl.Series, segments: pl.DataFrame) -> pl.DataFrame:
+    """Paths of the same shape (host, method, segments with ids replaced by their kind), one
+    row per shape: ``rep`` (its first row in ``distinct``) and ``rows`` (all of its rows).
 
     Identifier-like segments become parameters whatever their number, so paths that
     differ only in such values (``/accounts/8812`` and ``/accounts/9913``) are decided
-    once. Dates stay out: where they sit decides whether they are versions.
+    once. Dates stay out: where they sit decides whether they are versions. Done in
+    Polars: a day of traffic has hundreds of thousands of distinct paths and a few
+    hundred shapes, and only the shapes reach Python.
     """
-    collapse = {seg: "\x00" + kind for seg, kind in kinds.items() if kind in ID_KINDS and kind != "date"}
-    shapes = split.list.eval(pl.element().replace(collapse)).list.join("/")
-    groups = (
-        distinct.select("host", "method")
-        .with_columns(shapes.alias("__shape"), pl.int_range(pl.len(), dtype=pl.Int64).alias("__row"))
-        .group_by("host", "method", "__shape", maintain_order=True)
-        .agg(pl.col("__row"))
+    collapse = sorted(ID_KINDS - {"date"})
+    tokens = (
+        split.rename("segment").to_frame().with_row_index("__row").explode("segment")
+        .join(segments, on="segment", how="left", maintain_order="left")
+        .select(
+            "__row",
+            pl.when(pl.col("kind").is_in(collapse)).then(pl.lit("\x00") + pl.col("kind"))
+            .otherwise(pl.col("segment")).alias("token"),
+        )
+        .group_by("__row", maintain_order=True)
+        .agg(pl.col("token").str.join("/"))
     )
-    return {rows[0]: rows for rows in groups["__row"].to_list()}
+    return (
+        distinct.select("host", "method", pl.col("path").str.starts_with("/").alias("__rooted"))
+        .with_columns(tokens["token"].alias("__shape"), pl.int_range(pl.len(), dtype=pl.Int64).alias("__row"))
+        .group_by("host", "method", "__rooted", "__shape", maintain_order=True)
+        .agg(pl.col("__row").first().alias("rep"), pl.col("__row").alias("rows"))
+        .select("rep", "rows")
+    )
 
 
 def _split(path: str) -> list[str]:
@@ -273,19 +286,23 @@ class Templater:
             .unique()
             .sort(keys)
         )
-        hosts, methods, raw = (distinct[c].to_list() for c in keys)
         split = distinct["path"].str.strip_prefix("/").str.split("/")
-        kinds = classify_segments(split.explode().drop_nulls())
+        segments = segment_kinds(split.explode().drop_nulls())
+        shapes = _shapes(distinct, split, segments)
+        reps = distinct[shapes["rep"]]  # one path per shape: the only ones Python looks at
+        sizes: list[int] = shapes["rows"].list.len().to_list()
+        hosts, methods, raw = (reps[c].to_list() for c in keys)
+        rep_split = reps["path"].str.strip_prefix("/").str.split("/")
+        present = segments.filter(pl.col("segment").is_in(rep_split.explode().drop_nulls().implode()))
+        kinds = dict(zip(present["segment"].to_list(), present["kind"].to_list(), strict=True))
         segs_list: list[list[str] | None] = [
-            s if p is not None and p.startswith("/") else None for s, p in zip(split.to_list(), raw)
+            s if p is not None and p.startswith("/") else None for s, p in zip(rep_split.to_list(), raw)
         ]
-        self.stats["distinct_paths"] += len(raw)
-        members = _same_shape(distinct, split, kinds)
+        self.stats["distinct_paths"] += distinct.height
 
         result: list[_Template | None] = [None] * len(raw)
         pending: dict[str, list[int]] = {}
-        for i in members:
-            host, method, segs = hosts[i], methods[i], segs_list[i]
+        for i, (host, method, segs) in enumerate(zip(hosts, methods, segs_list)):
             if segs is None:
                 continue
             h = self._hosts.get(host)
@@ -294,36 +311,33 @@ class Templater:
                 pending.setdefault(host, []).append(i)
             else:
                 result[i] = h.templates[found] if h is not None else None
-        self.stats["matched"] += sum(len(members[i]) for i in members if result[i] is not None)
+        self.stats["matched"] += sum(n for n, r in zip(sizes, result) if r is not None)
 
         for host, rows in pending.items():
-            self.stats["learned"] += sum(len(members[i]) for i in rows)
+            self.stats["learned"] += sum(sizes[i] for i in rows)
             h = self._hosts.setdefault(host, _Host())
             changed = len(self.changes)
             for row, idx in self._learn(host, h, rows, methods, segs_list, kinds).items():
                 result[row] = h.templates[idx]
             if len(self.changes) > changed:  # known paths of this host may now sit under a new template
                 waiting = set(rows)
-                for i in members:
-                    if hosts[i] == host and i not in waiting and (segs := segs_list[i]) is not None:
+                for i, segs in enumerate(segs_list):
+                    if hosts[i] == host and i not in waiting and segs is not None:
                         found = h.match(methods[i], segs, kinds)
                         result[i] = None if found is None else h.templates[found]
 
-        for rep, group in members.items():
-            for i in group:
-                result[i] = result[rep]
-        templates: list[str | None] = []
-        params: list[list[str]] = []
-        for i, tpl in enumerate(result):
-            if tpl is None:
-                templates.append(raw[i])
-                params.append([])
-            else:
-                templates.append(tpl.template)
-                params.append(list(tpl.params))
+        decided = pl.DataFrame(
+            {
+                "rows": shapes["rows"],
+                "template": [None if t is None else t.template for t in result],
+                "params": [None if t is None else list(t.params) for t in result],
+            },
+            schema={"rows": pl.List(pl.Int64), "template": pl.String, "params": pl.List(pl.String)},
+        ).explode("rows").sort("rows")
+        # a path no template covers (not absolute, or nothing learned) is its own template
         mapping = distinct.with_columns(
-            pl.Series("template", templates, dtype=pl.String),
-            pl.Series("params", params, dtype=pl.List(pl.String)),
+            pl.coalesce(decided["template"], pl.col("path")).alias("template"),
+            decided["params"].fill_null(pl.lit([], dtype=pl.List(pl.String))).alias("params"),
         )
         left = paths.with_columns(
             pl.col("host").fill_null("").cast(pl.String).alias("__h"),
