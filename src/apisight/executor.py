@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Self
+from typing import Any, Self, TypeVar
 
 from apisight.batches import BatchJob, BatchOutcome, run_batch
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Inputs smaller than this are processed in-process only.
 WORKER_THRESHOLD_BYTES = 48 * 1024 * 1024
@@ -78,3 +80,19 @@ class BatchRunner:
 
 def _ready() -> None:
     """Nothing: submitting it makes the pool start its process early."""
+
+
+def run_isolated(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` in a fresh process, its result returned here.
+
+    For a stage whose working memory is large and short-lived (detection over a big
+    run): the allocator of a long-lived process keeps what earlier stages freed, so
+    running the stage beside it would stack the two peaks. If the process cannot be
+    started or dies, the stage runs here instead.
+    """
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            return pool.submit(fn, *args).result()
+    except BrokenProcessPool:
+        log.warning("isolated stage process unavailable; running %s in this process", fn.__name__)
+        return fn(*args)

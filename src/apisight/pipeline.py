@@ -22,11 +22,11 @@ import orjson
 
 from apisight.batches import BatchJob, BatchOutcome
 from apisight.config import Settings
-from apisight.detect.engine import run_detection
+from apisight.detect.engine import detect_stored
 from apisight.discovery.inventory import update_inventory
 from apisight.discovery.spec import load_spec
 from apisight.errors import InputError
-from apisight.executor import WORKER_THRESHOLD_BYTES, BatchRunner
+from apisight.executor import WORKER_THRESHOLD_BYTES, BatchRunner, run_isolated
 from apisight.fingerprints import load_key
 from apisight.normalize.redact import scrub_excerpt
 from apisight.posture.findings import run_checks
@@ -46,6 +46,11 @@ SHOWN_EXCERPT_CHARS = 200
 #: is slow (starting, or given a big batch) the reading process goes on with batches of
 #: its own instead of waiting. Still a bound, whatever the input size.
 MAX_IN_FLIGHT = 32
+#: Runs with at least this many events are detected in a fresh process: the memory the
+#: stages before it freed stays with this process's allocators, and detection's own
+#: working memory would come on top (a 5M-event day: 1.09 GB in one process, 0.8 GB apart).
+#: Smaller runs do not pay the process start (about a second).
+ISOLATE_DETECTION_EVENTS = 1_000_000
 
 
 @dataclass
@@ -153,13 +158,19 @@ def analyze(request: RunRequest, on_progress: Callable[[Progress], None] | None 
         summary["inventory"] = {**inventory.as_dict(), "seconds": round(discovery_seconds, 3)}
         summary["sensitive"] = sensitive_totals(catalog.db, run_id)
         summary["alerts"] = {"dlp": evaluate_dlp(catalog, settings.sensitive.dlp, run_id)}
-        if settings.detect.enabled:
-            summary["detection"] = run_detection(catalog, stored, settings, run_id)
-            summary["alerts"].update(summary["detection"]["by_detector"])
+    if settings.detect.enabled:  # with the catalog closed: it may run in another process
+        detect = (run_isolated if progress.records >= ISOLATE_DETECTION_EVENTS else _in_process)
+        summary["detection"] = detect(detect_stored, request.data_dir, stored, settings, run_id)
+        summary["alerts"].update(summary["detection"]["by_detector"])
+    with Catalog(request.data_dir) as catalog:
         if settings.posture.enabled:
             summary["findings"] = run_checks(catalog, run_id, settings=settings.posture)
         catalog.record_run(run_id, started, finished, summary, [r.__dict__ for r in results])
     return summary
+
+
+def _in_process(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+    return fn(*args)
 
 
 def _reader_for(source: Source, request: RunRequest) -> Reader | None:

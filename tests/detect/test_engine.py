@@ -15,11 +15,13 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import polars as pl
 
+from apisight import pipeline
 from apisight.config import Settings
 from apisight.detect import engine
 from apisight.detect.engine import run_detection
 from apisight.detect.slices import plan, read
 from apisight.detect.state import DetectionState
+from apisight.executor import run_isolated
 from apisight.pipeline import RunRequest, analyze
 from apisight.store import Catalog
 from apisight.store.alerts import load_alerts
@@ -168,6 +170,28 @@ def test_templates_looked_up_per_batch_equal_the_whole_mapping(tmp_path, monkeyp
         looked_up = engine._template_lookup(catalog.db)(events)
     assert looked_up.sort(pl.all()).equals(whole.sort(pl.all())) and whole.height == 7
     assert set(whole["template"]) == {"/v1/accounts/{account_id}"}
+
+
+def test_detection_in_a_separate_process_raises_what_it_does_in_this_one(tmp_path, monkeypatch):
+    """Big runs are detected in a fresh process (its memory apart from ingest's); the
+    alerts, their evidence and the kept state are the same."""
+    lines = benign(T0, 30) + stuffing(T0 + timedelta(minutes=5), 60)
+    found = {}
+    for mode, threshold in (("here", 10**9), ("apart", 1)):
+        calls = []
+        monkeypatch.setattr(pipeline, "ISOLATE_DETECTION_EVENTS", threshold)
+        monkeypatch.setattr(pipeline, "run_isolated", lambda fn, *a, calls=calls: calls.append(fn) or run_isolated(fn, *a))
+        root = tmp_path / mode
+        root.mkdir()
+        summary = run(root, "a.harl", lines)
+        assert len(calls) == (mode == "apart")
+        with Catalog(root / "data", read_only=True) as catalog:
+            rows = load_alerts(catalog.db).select("detector", "entity_kind", "entity", "severity", "confidence",
+                                                  "first_seen", "last_seen", "detected_at", "endpoints", "evidence",
+                                                  "summary", "events").rows()
+        state = DetectionState.load(root / "data" / engine.STATE_DIR)
+        found[mode] = (summary["alerts"], rows, state.watermark, state.seen.height)
+    assert found["apart"] == found["here"] and found["here"][0]["credential_stuffing"] == 1
 
 
 def test_records_later_than_the_allowed_lateness_are_counted_and_replay_finds_them(tmp_path):

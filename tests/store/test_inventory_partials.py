@@ -97,3 +97,11 @@ def test_query_parameters_merge_across_runs_and_days(tmp_path):
         exact = q.query_params(catalog.db).sort("name")
     assert found.to_dicts() == exact.select(found.columns).to_dicts()
     assert found.filter(pl.col("name") == "page")["type"].item() == "string"  # no longer all integers
+
+
+def test_an_update_leaves_no_staged_tables_behind(tmp_path):
+    with update(tmp_path, events("/v1/search", 3, query="page=1"), "r1") as catalog:
+        temporary = catalog.db.sql("SELECT table_name FROM duckdb_tables() WHERE temporary UNION ALL "
+                                   "SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal").fetchall()
+        assert totals.endpoint_facts(catalog.db).height == 1  # the kept aggregates are all there
+    assert sorted(name for (name,) in temporary) == ["events", "sensitive"]  # the catalog's own views only

@@ -76,6 +76,12 @@ def store_roles(catalog: Catalog, settings: Settings) -> pl.DataFrame:
     return roles
 
 
+def detect_stored(data_dir: Path, files: list[Path], settings: Settings, run_id: str) -> dict[str, Any]:
+    """:func:`run_detection` on the catalog of ``data_dir``, opened here (for a separate process)."""
+    with Catalog(data_dir) as catalog:
+        return run_detection(catalog, files, settings, run_id)
+
+
 def run_detection(catalog: Catalog, files: list[Path], settings: Settings, run_id: str, *,
                   replay: bool = False) -> dict[str, Any]:
     """Detect over the events in ``files``; returns the stage's summary."""

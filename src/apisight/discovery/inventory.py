@@ -124,6 +124,7 @@ def _add_stored_events(catalog: Catalog, files: list[Any], specs: list[Spec]) ->
         elif moved:
             partials.remap(db, moved)
         partials.save_mapping(db)
+    partials.release(db)
 
 
 def _map_paths(db: Any, seen: pl.DataFrame, specs: list[Spec]) -> list[tuple[str, str, str]] | None:

@@ -430,3 +430,19 @@ def mapping_changed(db: duckdb.DuckDBPyConnection) -> bool:
 def save_mapping(db: duckdb.DuckDBPyConnection) -> None:
     """Record that the partials follow ``path_templates`` as it is now."""
     _save_state(db, {**_state(db), "mapping": _mapping_fingerprint(db)})
+
+
+#: The temporary tables and views an update makes (the ``{part}`` ones by prefix).
+_SCRATCH = ("_run_", "_stage", "_added", "_unmapped", "_map", "_dirty", "_merged", "_gone", "_affected", "_touched")
+
+
+def release(db: duckdb.DuckDBPyConnection) -> None:
+    """Drop the update's temporary tables: a big day's staged aggregates hold 100+ MB that
+    the stages after discovery (detection, posture) should have."""
+    rows = db.execute(
+        "SELECT 'VIEW', view_name FROM duckdb_views() WHERE temporary AND NOT internal "
+        "UNION ALL SELECT 'TABLE', table_name FROM duckdb_tables() WHERE temporary"
+    ).fetchall()
+    for kind, name in rows:
+        if name.startswith(_SCRATCH):
+            db.execute(f'DROP {kind} IF EXISTS temp.main."{name}"')

@@ -1,0 +1,19 @@
+"""Running work in other processes: the batch runner's worker and isolated stages."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from apisight.executor import run_isolated
+
+
+def test_an_isolated_call_runs_in_another_process_and_returns_its_result():
+    assert run_isolated(os.getpid) != os.getpid()
+    assert run_isolated(divmod, 17, 5) == (3, 2)
+
+
+def test_an_isolated_call_raises_its_error_here():
+    with pytest.raises(ZeroDivisionError):
+        run_isolated(divmod, 1, 0)
