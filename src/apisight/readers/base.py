@@ -141,17 +141,16 @@ def rejects(lines: pl.DataFrame, mask: pl.Series | pl.Expr, reason: str | pl.Exp
     )
 
 
-def split_request_line(request: pl.Expr) -> list[pl.Expr]:
-    """Method and target from an HTTP request line such as ``GET /a?b=1 HTTP/1.1``.
+def split_request_line(frame: pl.DataFrame, column: str = "request") -> pl.DataFrame:
+    """``frame`` with ``method`` and ``target`` from the HTTP request line in ``column``
+    (``GET /a?b=1 HTTP/1.1``), split once.
 
     A line whose first word is not an HTTP method token (TLS bytes sent to a plain
     port, scanners' garbage) gives null method and target.
     """
-    parts = request.str.split_exact(" ", 2)
-    method = parts.struct.field("field_0")
-    target = parts.struct.field("field_1")
+    parts = frame.select(pl.col(column).str.split_exact(" ", 2).struct.unnest())
+    method, target = pl.col("field_0"), pl.col("field_1")
     valid = method.str.contains(r"^[A-Za-z]{1,20}$") & target.is_not_null() & (target != "")
-    return [
-        pl.when(valid).then(method.str.to_uppercase()).alias("method"),
-        pl.when(valid).then(target).alias("target"),
-    ]
+    found = parts.select(pl.when(valid).then(method.str.to_uppercase()).alias("method"),
+                         pl.when(valid).then(target).alias("target"))
+    return frame.hstack(found.get_columns())

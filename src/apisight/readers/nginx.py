@@ -156,6 +156,8 @@ class NginxReader(LineReader):
         first = self.compiled.variables[0]
         matched = frame[first].is_not_null()
         frame = frame.with_columns(_null_dashes(frame.columns, self.compiled.variables))
+        if "request" in self.compiled.variables:
+            frame = split_request_line(frame)
         raw = frame.select(["line_no", *self._columns(frame.columns)])
         bad_time = raw["ts"].is_null() & matched
         bad_request = (
@@ -188,8 +190,8 @@ class NginxReader(LineReader):
         if latency_ms is not None:
             out.append(latency_ms.alias("latency_ms"))
         out.append(_timestamp(v, None if self.logs_start_time else latency_ms).alias("ts"))
-        if "request" in v:
-            out.extend(split_request_line(pl.col("request")))
+        if "request" in v:  # split by parse()
+            out.extend([pl.col("method"), pl.col("target")])
         for var, column in _COLUMNS.items():
             if var in v and not (column == "method" and "request" in v) and not (
                 column == "target" and "request" in v
