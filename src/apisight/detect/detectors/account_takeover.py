@@ -22,6 +22,7 @@ import polars as pl
 from pydantic import Field
 
 from apisight.detect.detector import (
+    ENDPOINT,
     Context,
     Detector,
     DetectorOptions,
@@ -117,7 +118,7 @@ class AccountTakeover(Detector):
                             | (pl.col("established") & pl.col("new_country") & pl.col("new_agent")))
         if fired.height == 0:
             return no_candidates()
-        per = fired.sort("ts").group_by("principal", maintain_order=True).agg(
+        per = fired.sort("ts").with_columns(ENDPOINT).group_by("principal", maintain_order=True).agg(
             pl.coalesce(pl.col("first_fail").min(), pl.col("ts").min()).alias("first_seen"),
             pl.col("ts").max().alias("last_seen"),
             pl.col("ts").min().alias("window_end"),
@@ -164,7 +165,7 @@ class AccountTakeover(Detector):
             pl.col("principal").drop_nulls().first().alias("principal"),
             pl.col("client_ip").unique().head(10).alias("_ips"),
             endpoint_list(),
-        ])
+        ], encode=["client_ip", "country", "principal"])
         if w.height == 0:
             return no_candidates()
         fired = w.filter((pl.col("addresses") >= o.token_min_addresses)

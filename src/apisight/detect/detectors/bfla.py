@@ -48,7 +48,7 @@ class Bfla(Detector):
         o: BflaOptions = self.options  # type: ignore[assignment]
         w = sliding(busy(rows, ["client_kind", "client"], o.min_functions, minutes=o.window_minutes), ["client_kind", "client"],
                     o.window_minutes, [
-            (pl.col("method") + " " + pl.col("template")).n_unique().alias("functions"),
+            pl.col("_endpoint").n_unique().alias("functions"),  # ENDPOINT, which sliding() adds
             pl.col("role").is_in(self.watched_roles or ()).sum().alias("admin_calls"),
             pl.col("status").is_in([405, 501]).sum().alias("refused_methods"),
             pl.col("ok").sum().alias("allowed"),

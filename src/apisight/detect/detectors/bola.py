@@ -57,13 +57,14 @@ class Bola(Detector):
         key = ["host", "method", "template"]
         # what the endpoint's clients ordinarily touch: distinct ids per client over the kept rows
         per_client = rows.group_by(*key, "client").agg(pl.col("object_id").n_unique().alias("objects"))
-        numeric = pl.col("object_id").cast(pl.Int64, strict=False)
+        numeric = pl.col("_id_number")  # numeric ids, cast once per row (see sliding())
         candidates_rows = rows.filter(pl.col("object_id").n_unique().over(*key, "client") >= o.min_objects)
         # objects that history ties to another principal (the one first served them)
         owners = ctx.owners.select("host", "template", "object_id", "owner")
         candidates_rows = candidates_rows.join(owners, on=["host", "template", "object_id"], how="left").with_columns(
             ((pl.col("client_kind") == "principal") & pl.col("owner").is_not_null()
-             & (pl.col("owner") != pl.col("client"))).alias("foreign"))
+             & (pl.col("owner") != pl.col("client"))).alias("foreign"),
+            pl.col("object_id").cast(pl.Int64, strict=False).alias("_id_number"))
         w = sliding(candidates_rows, [*key, "client_kind", "client"], o.window_minutes, [
             pl.col("object_id").n_unique().alias("objects"),
             pl.col("status").is_in([403, 404]).sum().alias("denied"),  # not 401: an expired token is not probing
@@ -71,7 +72,7 @@ class Bola(Detector):
             pl.col("object_id").filter(pl.col("foreign")).n_unique().alias("others_objects"),
             distinct(numeric).alias("_numeric"),
             (numeric.max() - numeric.min() + 1).alias("_span"),
-        ])
+        ], encode=["object_id"])
         if w.height == 0:
             return no_candidates()
         w = w.with_columns(

@@ -54,7 +54,8 @@ class BruteForce(Detector):
             endpoint_list(),
         ]
         out = []
-        w = sliding(busy(rows, ["username"], o.min_failures, "fail", o.window_minutes), ["username"], o.window_minutes, aggs)
+        w = sliding(busy(rows, ["username"], o.min_failures, "fail", o.window_minutes), ["username"], o.window_minutes, aggs,
+                    encode=["client_ip"])
         if w.height:
             w = w.with_columns(ratio(pl.col("failures"), pl.col("events") - pl.col("throttled")).alias("failure_ratio"))
             fired = w.filter((pl.col("failures") >= o.min_failures) & (pl.col("failure_ratio") >= o.min_failure_ratio))
@@ -73,7 +74,7 @@ class BruteForce(Detector):
         blind = rows.filter(pl.col("username").is_null())
         if blind.height:
             w = sliding(busy(blind, ["client_ip"], o.blind_min_failures, "fail", o.window_minutes), ["client_ip"], o.window_minutes,
-                        aggs)
+                        aggs)  # keyed by the address: nothing to encode
             if w.height:
                 w = w.with_columns(
                     ratio(pl.col("failures"), pl.col("events") - pl.col("throttled")).alias("failure_ratio"))

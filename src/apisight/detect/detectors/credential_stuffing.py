@@ -30,6 +30,10 @@ from apisight.detect.detector import (
 NO_USERNAMES = "no account names in the records (request bodies not captured): distinct accounts unknown"
 
 
+#: String columns the aggregations only count or collect (see :func:`sliding`).
+ENCODED = ["username", "client_ip"]
+
+
 class StuffingOptions(DetectorOptions):
     window_minutes: int = Field(default=15, ge=1)
     min_attempts: int = Field(default=30, ge=1)
@@ -77,7 +81,7 @@ class CredentialStuffing(Detector):
         out = []
         for kind in ("ip_net", "api_key"):
             w = sliding(busy(rows, [kind], o.min_attempts, minutes=o.window_minutes), [kind], o.window_minutes,
-                        self._aggs())
+                        self._aggs(), encode=ENCODED)
             if w.height == 0:
                 continue
             w = w.with_columns(
@@ -128,7 +132,7 @@ class CredentialStuffing(Detector):
         ).select("user_agent", ratio(pl.col("_of"), pl.col("_oa")).round(3).alias("endpoint_failure_ratio"))
         failing = o.distributed_min_attempts * o.distributed_min_failure_ratio
         w = sliding(busy(rows, ["user_agent"], failing, "fail", o.distributed_window_minutes), ["user_agent"],
-                    o.distributed_window_minutes, self._aggs())
+                    o.distributed_window_minutes, self._aggs(), encode=ENCODED)
         if w.height == 0:
             return no_candidates()
         w = w.with_columns(

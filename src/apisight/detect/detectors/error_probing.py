@@ -53,6 +53,7 @@ class ErrorProbing(Detector):
     def detect(self, rows: pl.DataFrame, ctx: Context) -> pl.DataFrame:
         o: ProbingOptions = self.options  # type: ignore[assignment]
         rows = busy(rows, ["client_kind", "client"], o.min_errors, "client_error", o.window_minutes)
+        rows = rows.with_columns((pl.col("path") + "?" + pl.col("query").fill_null("")).alias("_target"))
         w = sliding(rows, ["client_kind", "client"], o.window_minutes, [
             pl.col("client_error").sum().alias("errors"),
             pl.col("payload").sum().alias("payloads"),
@@ -60,9 +61,9 @@ class ErrorProbing(Detector):
             pl.col("template").filter(pl.col("client_error")).n_unique().alias("endpoints_erroring"),
             pl.col("status").is_in(INPUT_REJECTED).sum().alias("input_rejected"),
             pl.col("template").filter(pl.col("status").is_in(INPUT_REJECTED)).n_unique().alias("_rejecting"),
-            (pl.col("path") + "?" + pl.col("query").fill_null("")).n_unique().alias("targets"),
+            pl.col("_target").n_unique().alias("targets"),
             endpoint_list(),
-        ])
+        ], encode=["template", "_target"])
         if w.height == 0:
             return no_candidates()
         w = w.with_columns(ratio(pl.col("errors"), pl.col("events")).round(3).alias("error_ratio"))

@@ -45,11 +45,12 @@ class Scraping(Detector):
 
     def detect(self, rows: pl.DataFrame, ctx: Context) -> pl.DataFrame:
         o: ScrapingOptions = self.options  # type: ignore[assignment]
-        page = pl.col("page").cast(pl.Int64, strict=False)
+        page = pl.col("_page_number")  # page numbers, cast once per row (see sliding())
         key = ["host", "method", "template"]
         # how far the endpoint's clients ordinarily page: distinct pages per client over the kept rows
         per_client = rows.group_by(*key, "client").agg(pl.col("page").n_unique().alias("pages"))
-        paging = rows.filter(pl.col("page").n_unique().over(*key, "client") >= o.min_pages)
+        paging = rows.filter(pl.col("page").n_unique().over(*key, "client") >= o.min_pages).with_columns(
+            pl.col("page").cast(pl.Int64, strict=False).alias("_page_number"))
         w = sliding(paging, [*key, "client_kind", "client"], o.window_minutes, [
             pl.col("page").n_unique().alias("pages"),
             page.max().alias("last_page"),
@@ -58,7 +59,7 @@ class Scraping(Detector):
             page.min().alias("_first"),
             distinct(page).alias("_numeric"),
             pl.col("response_bytes").sum().alias("bytes_returned"),
-        ])
+        ], encode=["page"])
         if w.height == 0:
             return no_candidates()
         # share of the page range actually fetched (numbers only: opaque cursors have no range)
