@@ -73,3 +73,16 @@ def test_windows_in_parts_keep_the_rolling_order_with_several_keys(monkeypatch):
     monkeypatch.setattr(detector, "WINDOW_ROWS", 1_000)
     monkeypatch.setattr(detector, "PART_ROWS", 1_000)
     assert sliding(rows, ["kind", "client"], 5, WINDOW_AGGS).equals(whole)
+
+
+def test_encoded_columns_give_the_windows_plain_strings_give():
+    rows = busy_rows(4).with_columns(pl.lit("GET").alias("method"), pl.col("value").alias("template"))
+    aggs = [pl.col("value").n_unique().alias("values"),
+            pl.col("value").unique(maintain_order=True).head(3).alias("first_values"),
+            pl.col("value").drop_nulls().first().alias("first")]
+    plain = (rows.drop_nulls("client").sort("ts").rolling("ts", period="10m", group_by="client", closed="both")
+             .agg(pl.col("event_id").tail(detector.SAMPLES).alias("sample_event_ids"), *aggs,
+                  (pl.col("method") + " " + pl.col("template")).unique(maintain_order=True).head(5).alias("endpoints")))
+    encoded = sliding(rows, ["client"], 10, [*aggs, detector.endpoint_list()], encode=["value"])
+    assert encoded.schema["first_values"] == pl.List(pl.String) and encoded.schema["first"] == pl.String
+    assert encoded.select(plain.columns[:1] + plain.columns[2:]).equals(plain.drop("ts"))
