@@ -139,14 +139,14 @@ def sliding(rows: pl.DataFrame, by: list[str], minutes: int, aggs: list[pl.Expr]
     columns the aggregations only count, compare or collect (no string functions, no
     casts): they go into the windows as categoricals, so ``n_unique``, ``unique`` and the
     copies each window makes work on 32-bit codes (2-3 times faster on busy clients), and
-    come out as strings again. ``event_id`` and the endpoint are always encoded.
+    come out as strings again. The endpoint is always encoded.
     """
     rows = rows.drop_nulls(by)
     if rows.height == 0:
         return pl.DataFrame()
     if "method" in rows.columns and "template" in rows.columns:
         rows = rows.with_columns(ENDPOINT)
-    encoded = [c for c in dict.fromkeys(["event_id", "_endpoint", *encode]) if c in rows.columns and c not in by]
+    encoded = [c for c in dict.fromkeys(["_endpoint", *encode]) if c in rows.columns and c not in by]
     rows = rows.with_columns(pl.col(encoded).cast(pl.Categorical))
     rows = rows.sort("ts")
     period = f"{minutes}m"
