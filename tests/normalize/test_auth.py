@@ -6,7 +6,13 @@ import polars as pl
 import pytest
 
 from apisight.fingerprints import Fingerprinter
-from apisight.normalize.auth import authorization_columns, inspect_authorization, looks_like_key
+from apisight.normalize import auth
+from apisight.normalize.auth import (
+    CredentialMemo,
+    authorization_columns,
+    inspect_authorization,
+    looks_like_key,
+)
 
 FP = Fingerprinter(b"0123456789abcdef0123456789abcdef")
 TOKEN = jwt.encode(
@@ -49,6 +55,20 @@ def test_other_schemes(header, scheme, principal):
 def test_fingerprints_are_keyed():
     assert FP("secret") != Fingerprinter(b"another-key-of-sixteen+bytes")("secret")
     assert FP("secret") == FP("secret")
+
+
+def test_a_token_is_inspected_once_across_batches_and_the_memo_stays_bounded(monkeypatch):
+    calls = []
+    monkeypatch.setattr(auth, "inspect_authorization", lambda v, fp: calls.append(v) or inspect_authorization(v, fp))
+    memo = CredentialMemo()
+    batch = pl.Series([f"Bearer {TOKEN}", None, f"Bearer {TOKEN}"], dtype=pl.String)
+    first, again = authorization_columns(batch, FP, memo), authorization_columns(batch, FP, memo)
+    assert again.equals(first) and first.equals(authorization_columns(batch, FP))
+    assert calls.count(f"Bearer {TOKEN}") == 2  # this batch twice with the memo, once without
+    monkeypatch.setattr(auth, "MEMO_ENTRIES", 2)
+    for user in ("a", "b", "c"):
+        authorization_columns(pl.Series(["Basic " + base64.b64encode(f"{user}:pw".encode()).decode()]), FP, memo)
+    assert len(memo) == 2 and f"Bearer {TOKEN}" not in memo  # the oldest went first
 
 
 def test_columns_follow_rows_and_nulls():

@@ -7,7 +7,13 @@ import polars as pl
 from apisight.config import AuthSettings, Settings
 from apisight.events import EVENT_SCHEMA, FINDING_SCHEMA, RAW_COLUMNS, conform
 from apisight.fingerprints import Fingerprinter
-from apisight.normalize.auth import AUTH_COLUMNS, authorization_columns, fingerprint_values, looks_like_key
+from apisight.normalize.auth import (
+    AUTH_COLUMNS,
+    CredentialMemo,
+    authorization_columns,
+    fingerprint_values,
+    looks_like_key,
+)
 from apisight.normalize.clientip import ClientResolver, strip_port
 from apisight.normalize.login import login_fingerprints, session_fingerprints
 from apisight.normalize.networks import client_zone
@@ -40,6 +46,7 @@ class Normalizer:
         self.fingerprint = fingerprint
         self.clients = ClientResolver(settings.network.trusted_proxies, settings.network.forwarded_header)
         self.sensitive = sensitive
+        self.credentials = CredentialMemo()  # Authorization values already inspected, across batches
 
     def __call__(self, raw: pl.DataFrame, *, source: str, source_file: str, first_id: str) -> pl.DataFrame:
         """Normalise ``raw``; event ids are ``first_id`` followed by a row number."""
@@ -70,7 +77,8 @@ class Normalizer:
         frame = frame.with_columns(self.clients.client_ips(frame))
         frame = frame.with_columns(client_zone(frame["client_ip"], self.settings.network.internal_networks))
         frame = frame.with_columns(
-            authorization_columns(frame["authorization"], self.fingerprint).rename(lambda c: "_" + c)
+            authorization_columns(frame["authorization"], self.fingerprint, self.credentials)
+            .rename(lambda c: "_" + c)
         )
         key_fp = fingerprint_values(frame["api_key"], self.fingerprint)
         # nginx/Apache $remote_user is the Basic user, which some services fill with the key
