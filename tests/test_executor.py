@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from apisight.errors import ApisightError
 from apisight.executor import run_isolated
 
 
@@ -17,3 +18,8 @@ def test_an_isolated_call_runs_in_another_process_and_returns_its_result():
 def test_an_isolated_call_raises_its_error_here():
     with pytest.raises(ZeroDivisionError):
         run_isolated(divmod, 1, 0)
+
+
+def test_a_process_that_dies_while_running_is_an_error_not_a_second_try_here():
+    with pytest.raises(ApisightError, match="the process running the test stage ended unexpectedly.*Run it again"):
+        run_isolated(os._exit, 3, what="the test stage", rerun="Run it again.")

@@ -17,6 +17,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Self, TypeVar
 
 from apisight.batches import BatchJob, BatchOutcome, run_batch
+from apisight.errors import ApisightError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -82,17 +83,29 @@ def _ready() -> None:
     """Nothing: submitting it makes the pool start its process early."""
 
 
-def run_isolated(fn: Callable[..., T], *args: Any) -> T:
+def run_isolated(fn: Callable[..., T], *args: Any, what: str = "the stage", rerun: str = "") -> T:
     """``fn(*args)`` in a fresh process, its result returned here.
 
     For a stage whose working memory is large and short-lived (detection over a big
     run): the allocator of a long-lived process keeps what earlier stages freed, so
     running the stage beside it would stack the two peaks. If the process cannot be
-    started or dies, the stage runs here instead.
+    started, the stage runs here instead; if it dies while running (killed for memory,
+    a crash), that is an error naming ``what`` and how to ``rerun`` it — not a second
+    try here, where the same cause would take this process down with it.
     """
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
     try:
-        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        try:
+            pool.submit(_ready).result()
+        except (BrokenProcessPool, OSError):
+            log.warning("could not start a process for %s; running it in this one", what)
+            return fn(*args)
+        try:
             return pool.submit(fn, *args).result()
-    except BrokenProcessPool:
-        log.warning("isolated stage process unavailable; running %s in this process", fn.__name__)
-        return fn(*args)
+        except BrokenProcessPool as e:
+            raise ApisightError(
+                f"the process running {what} ended unexpectedly (killed for lack of memory, or a crash); "
+                f"what it stored so far is kept. {rerun}".strip()
+            ) from e
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -51,6 +51,9 @@ MAX_IN_FLIGHT = 32
 #: working memory would come on top (a 5M-line day: 1.09 GB peak in one process, 0.89 GB
 #: apart; 1M lines: 0.70 GB in one). Smaller runs do not pay the process start (~1 s).
 ISOLATE_DETECTION_EVENTS = 2_000_000
+#: How long a stage waits to reopen the catalog that another command (a query) took
+#: between two stages of the analysis.
+REOPEN_WAIT_SECONDS = 60.0
 
 
 @dataclass
@@ -159,18 +162,18 @@ def analyze(request: RunRequest, on_progress: Callable[[Progress], None] | None 
         summary["sensitive"] = sensitive_totals(catalog.db, run_id)
         summary["alerts"] = {"dlp": evaluate_dlp(catalog, settings.sensitive.dlp, run_id)}
     if settings.detect.enabled:  # with the catalog closed: it may run in another process
-        detect = (run_isolated if progress.records >= ISOLATE_DETECTION_EVENTS else _in_process)
-        summary["detection"] = detect(detect_stored, request.data_dir, stored, settings, run_id)
+        args = (detect_stored, request.data_dir, stored, settings, run_id)
+        if progress.records >= ISOLATE_DETECTION_EVENTS:
+            summary["detection"] = run_isolated(*args, what="detection",
+                                                rerun=f"Run `apisight detect --replay --data {request.data_dir}`.")
+        else:
+            summary["detection"] = detect_stored(*args[1:])
         summary["alerts"].update(summary["detection"]["by_detector"])
-    with Catalog(request.data_dir) as catalog:
+    with Catalog(request.data_dir, wait_seconds=REOPEN_WAIT_SECONDS) as catalog:
         if settings.posture.enabled:
             summary["findings"] = run_checks(catalog, run_id, settings=settings.posture)
         catalog.record_run(run_id, started, finished, summary, [r.__dict__ for r in results])
     return summary
-
-
-def _in_process(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
-    return fn(*args)
 
 
 def _reader_for(source: Source, request: RunRequest) -> Reader | None:

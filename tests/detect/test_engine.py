@@ -180,7 +180,7 @@ def test_detection_in_a_separate_process_raises_what_it_does_in_this_one(tmp_pat
     for mode, threshold in (("here", 10**9), ("apart", 1)):
         calls = []
         monkeypatch.setattr(pipeline, "ISOLATE_DETECTION_EVENTS", threshold)
-        monkeypatch.setattr(pipeline, "run_isolated", lambda fn, *a, calls=calls: calls.append(fn) or run_isolated(fn, *a))
+        monkeypatch.setattr(pipeline, "run_isolated", lambda fn, *a, calls=calls, **kw: calls.append(fn) or run_isolated(fn, *a, **kw))
         root = tmp_path / mode
         root.mkdir()
         summary = run(root, "a.harl", lines)

@@ -65,10 +65,15 @@ def test_a_token_is_inspected_once_across_batches_and_the_memo_stays_bounded(mon
     first, again = authorization_columns(batch, FP, memo), authorization_columns(batch, FP, memo)
     assert again.equals(first) and first.equals(authorization_columns(batch, FP))
     assert calls.count(f"Bearer {TOKEN}") == 2  # this batch twice with the memo, once without
+    assert not any(TOKEN.encode() in key for key in memo)  # keyed by a digest, not the token
     monkeypatch.setattr(auth, "MEMO_ENTRIES", 2)
-    for user in ("a", "b", "c"):
-        authorization_columns(pl.Series(["Basic " + base64.b64encode(f"{user}:pw".encode()).decode()]), FP, memo)
-    assert len(memo) == 2 and f"Bearer {TOKEN}" not in memo  # the oldest went first
+    basic = ["Basic " + base64.b64encode(f"{user}:pw".encode()).decode() for user in ("a", "b")]
+    authorization_columns(pl.Series(basic[:1]), FP, memo)  # a joins the token: the memo is full
+    authorization_columns(pl.Series([f"Bearer {TOKEN}"]), FP, memo)  # a hit: the token is the most recent
+    authorization_columns(pl.Series(basic[1:]), FP, memo)  # b comes in, a (least recently used) goes
+    assert len(memo) == 2 and calls.count(f"Bearer {TOKEN}") == 2
+    authorization_columns(pl.Series([f"Bearer {TOKEN}", basic[0]]), FP, memo)
+    assert calls.count(f"Bearer {TOKEN}") == 2 and calls.count(basic[0]) == 2
 
 
 def test_columns_follow_rows_and_nulls():

@@ -67,6 +67,13 @@ def test_custom_log_format_maps_latency_headers_and_host():
     assert '"x-api-key":"pk_live_abc123"' in record["request_headers"]
 
 
+def test_variables_named_like_the_request_parts_do_not_clash_with_them():
+    fmt = '$remote_addr [$time_local] "$request" $status $target $method'
+    line = '10.0.0.5 [28/Nov/2026:10:15:32 +0000] "post /v1/payments?x=1 HTTP/1.1" 201 abc GET'
+    record = one(NginxReader(ReaderOptions(log_format=fmt)).parse(lines_frame([line])).records)
+    assert (record["method"], record["target"]) == ("POST", "/v1/payments?x=1")
+
+
 def test_iso8601_time_method_and_uri_variables():
     fmt = '$time_iso8601 $remote_addr $request_method $scheme://$http_host$request_uri $status $upstream_response_time'
     line = "2026-11-28T10:15:32+01:00 198.51.100.4 PUT https://api.example.com:8443/v1/x?y=1 502 0.010, 0.300"

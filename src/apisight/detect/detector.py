@@ -144,7 +144,7 @@ def sliding(rows: pl.DataFrame, by: list[str], minutes: int, aggs: list[pl.Expr]
     rows = rows.drop_nulls(by)
     if rows.height == 0:
         return pl.DataFrame()
-    if "method" in rows.columns and "template" in rows.columns:
+    if any("_endpoint" in agg.meta.root_names() for agg in aggs):
         rows = rows.with_columns(ENDPOINT)
     encoded = [c for c in dict.fromkeys(["_endpoint", *encode]) if c in rows.columns and c not in by]
     rows = rows.with_columns(pl.col(encoded).cast(pl.Categorical))
@@ -232,7 +232,7 @@ def distinct(values: pl.Expr) -> pl.Expr:
     return values.n_unique() - values.is_null().any().cast(pl.UInt32)
 
 
-#: A row's endpoint as ``METHOD template``: :func:`sliding` adds it to rows that have both.
+#: A row's endpoint as ``METHOD template``: :func:`sliding` adds it when an aggregation reads it.
 ENDPOINT = (pl.col("method") + " " + pl.col("template")).alias("_endpoint")
 
 

@@ -78,7 +78,7 @@ def store_roles(catalog: Catalog, settings: Settings) -> pl.DataFrame:
 
 def detect_stored(data_dir: Path, files: list[Path], settings: Settings, run_id: str) -> dict[str, Any]:
     """:func:`run_detection` on the catalog of ``data_dir``, opened here (for a separate process)."""
-    with Catalog(data_dir) as catalog:
+    with Catalog(data_dir, wait_seconds=60.0) as catalog:  # a query may hold it for a moment
         return run_detection(catalog, files, settings, run_id)
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import itertools
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -153,24 +155,28 @@ def _b64url(segment: str) -> bytes:
     return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
 
 
-#: Authorization values whose inspection a :class:`CredentialMemo` keeps (about 13 MB of JWTs).
+#: Authorization values whose inspection a :class:`CredentialMemo` keeps.
 MEMO_ENTRIES = 16_384
 
 
-class CredentialMemo(dict[str, "Credential"]):
-    """Inspected Authorization values, oldest dropped first past :data:`MEMO_ENTRIES`.
+class CredentialMemo(OrderedDict[bytes, "Credential"]):
+    """Inspected Authorization values, least recently used dropped past :data:`MEMO_ENTRIES`.
 
     A client sends the same token for its session's life, across many batches: decoding
     and fingerprinting it once per process, not once per batch, took a tenth off the
-    normalisation of HAR traffic. Held in memory only, like the batch itself.
+    normalisation of HAR traffic. Keyed by a digest of the value, so the memo holds no
+    token or password (the credentials it keeps carry fingerprints only).
     """
 
     def inspect(self, value: str, fingerprint: Fingerprinter) -> Credential:
-        found = self.get(value)
-        if found is None:
-            found = self[value] = inspect_authorization(value, fingerprint)
-            if len(self) > MEMO_ENTRIES:
-                del self[next(iter(self))]
+        key = hashlib.blake2b(value.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        found = self.get(key)
+        if found is not None:
+            self.move_to_end(key)
+            return found
+        found = self[key] = inspect_authorization(value, fingerprint)
+        if len(self) > MEMO_ENTRIES:
+            self.popitem(last=False)
         return found
 
 

@@ -142,8 +142,8 @@ def rejects(lines: pl.DataFrame, mask: pl.Series | pl.Expr, reason: str | pl.Exp
 
 
 def split_request_line(frame: pl.DataFrame, column: str = "request") -> pl.DataFrame:
-    """``frame`` with ``method`` and ``target`` from the HTTP request line in ``column``
-    (``GET /a?b=1 HTTP/1.1``), split once.
+    """``frame`` with ``_request_method`` and ``_request_target`` from the HTTP request line
+    in ``column`` (``GET /a?b=1 HTTP/1.1``), split once (names no log variable takes).
 
     A line whose first word is not an HTTP method token (TLS bytes sent to a plain
     port, scanners' garbage) gives null method and target.
@@ -151,6 +151,6 @@ def split_request_line(frame: pl.DataFrame, column: str = "request") -> pl.DataF
     parts = frame.select(pl.col(column).str.split_exact(" ", 2).struct.unnest())
     method, target = pl.col("field_0"), pl.col("field_1")
     valid = method.str.contains(r"^[A-Za-z]{1,20}$") & target.is_not_null() & (target != "")
-    found = parts.select(pl.when(valid).then(method.str.to_uppercase()).alias("method"),
-                         pl.when(valid).then(target).alias("target"))
+    found = parts.select(pl.when(valid).then(method.str.to_uppercase()).alias("_request_method"),
+                         pl.when(valid).then(target).alias("_request_target"))
     return frame.hstack(found.get_columns())

@@ -191,7 +191,7 @@ class NginxReader(LineReader):
             out.append(latency_ms.alias("latency_ms"))
         out.append(_timestamp(v, None if self.logs_start_time else latency_ms).alias("ts"))
         if "request" in v:  # split by parse()
-            out.extend([pl.col("method"), pl.col("target")])
+            out.extend([pl.col("_request_method").alias("method"), pl.col("_request_target").alias("target")])
         for var, column in _COLUMNS.items():
             if var in v and not (column == "method" and "request" in v) and not (
                 column == "target" and "request" in v

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -53,11 +54,24 @@ class QueryResult:
 class Catalog:
     """One open connection to ``catalog.duckdb`` in a data directory."""
 
-    def __init__(self, data_dir: Path, read_only: bool = False) -> None:
+    def __init__(self, data_dir: Path, read_only: bool = False, wait_seconds: float = 0.0) -> None:
         """Open (creating it unless ``read_only``) the catalog of ``data_dir``.
 
-        Read-only opens let queries run while an analysis holds the write lock.
+        Read-only opens let queries run while an analysis holds the write lock. With
+        ``wait_seconds``, a catalog another process holds (a query, another command) is
+        tried again until then: an analysis reopens it between its stages.
         """
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                self._open(data_dir, read_only)
+                return
+            except StoreError as e:
+                if "lock" not in str(e).lower() or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.2)
+
+    def _open(self, data_dir: Path, read_only: bool) -> None:
         self.data_dir = data_dir
         path = catalog_path(data_dir)
         if read_only and not path.exists():
@@ -75,6 +89,7 @@ class Catalog:
         try:
             self._refresh_events_view()
         except duckdb.Error as e:
+            self.db.close()
             raise StoreError(f"cannot read the stored events in {events_dir(data_dir)}: {e}") from e
 
     def close(self) -> None:
