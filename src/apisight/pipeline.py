@@ -162,12 +162,12 @@ def analyze(request: RunRequest, on_progress: Callable[[Progress], None] | None 
         summary["sensitive"] = sensitive_totals(catalog.db, run_id)
         summary["alerts"] = {"dlp": evaluate_dlp(catalog, settings.sensitive.dlp, run_id)}
     if settings.detect.enabled:  # with the catalog closed: it may run in another process
-        args = (detect_stored, request.data_dir, stored, settings, run_id)
+        args = (request.data_dir, stored, settings, run_id)
         if progress.records >= ISOLATE_DETECTION_EVENTS:
-            summary["detection"] = run_isolated(*args, what="detection",
+            summary["detection"] = run_isolated(detect_stored, *args, what="detection",
                                                 rerun=f"Run `apisight detect --replay --data {request.data_dir}`.")
         else:
-            summary["detection"] = detect_stored(*args[1:])
+            summary["detection"] = detect_stored(*args)
         summary["alerts"].update(summary["detection"]["by_detector"])
     with Catalog(request.data_dir, wait_seconds=REOPEN_WAIT_SECONDS) as catalog:
         if settings.posture.enabled:

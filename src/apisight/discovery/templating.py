@@ -292,7 +292,7 @@ class Templater:
         reps = distinct[shapes["rep"]]  # one path per shape: the only ones Python looks at
         sizes: list[int] = shapes["rows"].list.len().to_list()
         hosts, methods, raw = (reps[c].to_list() for c in keys)
-        rep_split = reps["path"].str.strip_prefix("/").str.split("/")
+        rep_split = split.gather(shapes["rep"])
         present = segments.filter(pl.col("segment").is_in(rep_split.explode().drop_nulls().implode()))
         kinds = dict(zip(present["segment"].to_list(), present["kind"].to_list(), strict=True))
         segs_list: list[list[str] | None] = [
