@@ -14,6 +14,9 @@ TIMESTAMP = pl.Datetime("us", "UTC")
 #: The canonical event schema, in storage order.
 EVENT_SCHEMA: dict[str, pl.DataType] = {
     "event_id": pl.String(),  # unique per stored event: "<run id>-<sequence>"
+    # keyed hash of the record as read (its bytes, or its request id with time and target):
+    # copies of one record share it, so a record read twice is stored once (store.dedup)
+    "record_hash": pl.UInt64(),
     "ts": TIMESTAMP,  # request start, UTC, microseconds
     "source": pl.String(),  # reader name: nginx, harl, alb, ...
     "source_file": pl.String(),
@@ -71,6 +74,7 @@ FINDING_SCHEMA: dict[str, pl.DataType] = {
 #: ``cookie``) are transient: normalisation fingerprints and drops them.
 RAW_COLUMNS: dict[str, pl.DataType] = {
     "line_no": pl.Int64(),  # 1-based line (or entry) number in the source file
+    "record_hash": pl.UInt64(),  # unkeyed hash of the raw line (readers.base.with_record_hashes)
     "ts": TIMESTAMP,
     "host": pl.String(),
     "scheme": pl.String(),

@@ -30,6 +30,10 @@ class Fingerprinter:
     def __call__(self, value: str) -> str:
         return hmac.new(self._key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:16]
 
+    def seed(self, purpose: str) -> int:
+        """A 64-bit seed for a fast keyed hash, derived from the key for one ``purpose``."""
+        return int(self(f"seed:{purpose}"), 16)
+
 
 def load_key(data_dir: Path, key_file: str | None = None) -> bytes:
     """The installation's fingerprint key, creating it (0600) on first use."""

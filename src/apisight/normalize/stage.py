@@ -15,6 +15,7 @@ from apisight.normalize.auth import (
     looks_like_key,
 )
 from apisight.normalize.clientip import ClientResolver, strip_port
+from apisight.normalize.identity import record_hash
 from apisight.normalize.login import login_fingerprints, session_fingerprints
 from apisight.normalize.networks import client_zone
 from apisight.normalize.partners import partner_column
@@ -47,6 +48,7 @@ class Normalizer:
         self.clients = ClientResolver(settings.network.trusted_proxies, settings.network.forwarded_header)
         self.sensitive = sensitive
         self.credentials = CredentialMemo()  # Authorization values already inspected, across batches
+        self.record_seed = fingerprint.seed("record_hash")
 
     def __call__(self, raw: pl.DataFrame, *, source: str, source_file: str, first_id: str) -> pl.DataFrame:
         """Normalise ``raw``; event ids are ``first_id`` followed by a row number."""
@@ -113,7 +115,8 @@ class Normalizer:
             session_fingerprints(cookies, self.fingerprint),
         )
         frame = frame.with_columns(
-            (pl.lit(first_id + "-") + pl.int_range(pl.len()).cast(pl.String)).alias("event_id")
+            (pl.lit(first_id + "-") + pl.int_range(pl.len()).cast(pl.String)).alias("event_id"),
+            record_hash(self.record_seed),
         )
         findings = None
         dropped = auth.dropped_headers()

@@ -19,6 +19,7 @@ from functools import partial
 from typing import ClassVar, Protocol, runtime_checkable
 
 import polars as pl
+import polars_hash as plh
 
 from apisight.sources import LineChunk, Source, iter_line_chunks
 
@@ -105,7 +106,7 @@ class LineReader:
     def parse_chunk(self, chunk: LineChunk) -> ParseResult:
         """Decode, split and parse one chunk of raw lines."""
         frame, too_long = chunk.lines(self.options.max_line_bytes)
-        result = self.parse(frame) if frame.height else empty_result()
+        result = with_record_hashes(self.parse(frame), frame) if frame.height else empty_result()
         if too_long:
             rows = pl.DataFrame(
                 {
@@ -118,6 +119,16 @@ class LineReader:
             result.malformed = pl.concat([result.malformed, rows])
         result.bytes_read = chunk.bytes_read
         return result
+
+
+def with_record_hashes(result: ParseResult, lines: pl.DataFrame) -> ParseResult:
+    """``result`` with each record's ``record_hash``: a stable 64-bit hash of the line it
+    came from (xxh3, the same in every process and Polars version), which normalisation
+    keys and the store uses to recognise a record it already holds."""
+    if result.records.height and "record_hash" not in result.records.columns:
+        hashes = lines.select("line_no", plh.col("line").nchash.xxh3_64().alias("record_hash"))
+        result.records = result.records.join(hashes, on="line_no", how="left", maintain_order="left")
+    return result
 
 
 def unreadable(line_no: int, reason: str, bytes_read: int = 0) -> ParseResult:

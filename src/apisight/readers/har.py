@@ -17,7 +17,7 @@ import ijson
 import orjson
 import polars as pl
 
-from apisight.readers.base import LineReader, ParseResult, unreadable
+from apisight.readers.base import LineReader, ParseResult, unreadable, with_record_hashes
 from apisight.readers.harl import HarlReader
 from apisight.sources import Source
 
@@ -103,6 +103,6 @@ def _json_default(value: Any) -> Any:
 
 
 def _parse_entries(reader: HarlReader, lines: pl.DataFrame, bytes_read: int) -> ParseResult:
-    result = reader.parse(lines)
+    result = with_record_hashes(reader.parse(lines), lines)
     result.bytes_read = bytes_read
     return result

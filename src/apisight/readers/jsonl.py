@@ -25,7 +25,7 @@ from apisight.readers.base import LineReader, ParseResult, ReaderOptions, reject
 from apisight.readers.fields import duration_ms, flat_headers, null_dash, parse_timestamp, peer_address
 from apisight.readers.jsonlines import decode_json_objects
 
-FIELDS = [name for name in RAW_COLUMNS if name != "line_no"]
+FIELDS = [name for name in RAW_COLUMNS if name not in ("line_no", "record_hash")]
 
 #: Guessed locations of each field, most specific first. A tuple is a nested key path.
 # fmt: off
@@ -146,7 +146,7 @@ class JsonlReader(LineReader):
                 rejects(good, bad_status, "bad status"),
             ]
         ).sort("line_no")
-        columns = [c for c in frame.columns if c in RAW_COLUMNS and c != "line_no"]
+        columns = [c for c in frame.columns if c in FIELDS]
         records = frame.filter(keep).select(
             "line_no", *[pl.col(c).cast(RAW_COLUMNS[c], strict=False) for c in columns]
         )
