@@ -52,15 +52,29 @@ def test_analyze_a_directory_with_gzip_and_a_malformed_line(tmp_path, logs):
     assert "this line is garbage" in quarantined
 
 
-def test_second_run_appends_and_query_sees_everything(tmp_path, logs):
+def test_a_second_run_adds_only_what_is_new_and_says_what_it_skipped(tmp_path, logs):
     data = str(tmp_path / "d")
     summary(apisight("analyze", str(logs / "access.log"), "--data", data, "--json"))
-    summary(apisight("analyze", str(logs / "access.log"), "--data", data, "--json"))
+    again = apisight("analyze", str(logs), "--data", data)  # the same file again, beside a new one
+    assert again.returncode == 0, again.stderr.decode()
+    said = " ".join(again.stdout.decode().split())
+    assert f"Already read: {logs / 'access.log'}" in said and "skipped" in said
     out = apisight("query", "SELECT count(*) AS n, count(DISTINCT client_ip) AS c FROM events", "--format", "json",
                    "--data", data)
-    assert json.loads(out.stdout) == [{"n": 98, "c": 49}]
+    assert json.loads(out.stdout) == [{"n": 74, "c": 74}]
     runs = apisight("query", "SELECT count(*) AS runs FROM runs", "--format", "csv", "--data", data)
     assert runs.stdout.decode().splitlines() == ["runs", "2"]
+
+
+def test_a_writer_already_running_is_named_and_the_exit_is_an_error(tmp_path, logs):
+    from apisight.store.writer import Writer
+
+    data = tmp_path / "d"
+    with Writer(data, "analyze"):
+        refused = apisight("analyze", str(logs), "--data", str(data))
+    message = refused.stderr.decode()
+    assert refused.returncode == 1 and "being written by `apisight analyze`" in " ".join(message.split())
+    assert "Traceback" not in message
 
 
 def test_stdin_and_data_from_the_environment(tmp_path):

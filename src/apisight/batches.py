@@ -42,20 +42,22 @@ class BatchOutcome:
     stored: int
     malformed: pl.DataFrame
     bytes_read: int
-    files: list[Path]
+    files: list[Path]  # event files written (not yet listed: the run commits them)
+    findings: list[Path]  # sensitive-data files written
 
 
 def run_batch(job: BatchJob) -> BatchOutcome:
     """Parse, normalise and write one batch; the records themselves never come back."""
     parsed = job.task()
     files: list[Path] = []
+    findings_files: list[Path] = []
     if parsed.records.height:
         events, findings = _normalizer(job.settings_json, job.key).normalize(
             parsed.records, source=job.reader, source_file=job.file, first_id=job.batch_id
         )
         files = write_events(Path(job.data_dir), events, job.batch_id)
-        write_findings(Path(job.data_dir), findings, job.batch_id)
-    return BatchOutcome(parsed.records.height, parsed.malformed, parsed.bytes_read, files)
+        findings_files = write_findings(Path(job.data_dir), findings, job.batch_id)
+    return BatchOutcome(parsed.records.height, parsed.malformed, parsed.bytes_read, files, findings_files)
 
 
 @cache

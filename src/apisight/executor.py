@@ -105,7 +105,7 @@ def run_isolated(fn: Callable[..., T], *args: Any, what: str = "the stage", reru
         except BrokenProcessPool as e:
             raise ApisightError(
                 f"the process running {what} ended unexpectedly (killed for lack of memory, or a crash); "
-                f"what it stored so far is kept. {rerun}".strip()
+                f"nothing of this run was kept. {rerun}".strip()
             ) from e
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

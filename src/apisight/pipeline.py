@@ -8,7 +8,6 @@ stays bounded whatever the input size, and results are accounted in input order.
 
 from __future__ import annotations
 
-import secrets
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -24,7 +23,7 @@ from apisight.batches import BatchJob, BatchOutcome
 from apisight.config import Settings
 from apisight.detect.engine import detect_stored
 from apisight.discovery.inventory import update_inventory
-from apisight.discovery.spec import load_spec
+from apisight.discovery.spec import Spec, load_spec
 from apisight.errors import InputError
 from apisight.executor import WORKER_THRESHOLD_BYTES, BatchRunner, run_isolated
 from apisight.fingerprints import load_key
@@ -34,9 +33,12 @@ from apisight.readers import registry
 from apisight.readers.base import ParseResult, Reader, ReaderOptions, unreadable
 from apisight.sensitive.dlp import evaluate_dlp
 from apisight.sources import Source, expand
-from apisight.store import Catalog, apply_retention
+from apisight.store import apply_retention
+from apisight.store.dedup import drop_stored_copies
 from apisight.store.layout import quarantine_dir
+from apisight.store.read_files import already_read, remember
 from apisight.store.sensitive import run_totals as sensitive_totals
+from apisight.store.writer import Writer
 
 #: Characters of a malformed record shown in summaries and quarantine files, after scrubbing.
 SHOWN_EXCERPT_CHARS = 200
@@ -51,9 +53,6 @@ MAX_IN_FLIGHT = 32
 #: working memory would come on top (a 5M-line day: 1.09 GB peak in one process, 0.89 GB
 #: apart; 1M lines: 0.70 GB in one). Smaller runs do not pay the process start (~1 s).
 ISOLATE_DETECTION_EVENTS = 2_000_000
-#: How long a stage waits to reopen the catalog that another command (a query) took
-#: between two stages of the analysis.
-REOPEN_WAIT_SECONDS = 60.0
 
 
 @dataclass
@@ -74,6 +73,7 @@ class FileResult:
     records: int = 0
     malformed: int = 0
     bytes: int = 0
+    duplicates: int = 0  # records the store held already (from an earlier run or another input)
     first_errors: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -88,14 +88,15 @@ class RunRequest:
     options: ReaderOptions = field(default_factory=ReaderOptions)
     per_file_options: dict[str, tuple[str, ReaderOptions]] = field(default_factory=dict)
     specs: list[Path] = field(default_factory=list)  # OpenAPI documents for discovery
-
-
-def new_run_id() -> str:
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
+    wait_seconds: float = 0.0  # for another command writing to the data directory
 
 
 def analyze(request: RunRequest, on_progress: Callable[[Progress], None] | None = None) -> dict[str, Any]:
-    """Read every input, store its events and return the run summary (JSON-ready)."""
+    """Read every input, store its events and return the run summary (JSON-ready).
+
+    The run is one write transaction (:class:`~apisight.store.writer.Writer`): readers see
+    all of it or none of it, and records the store holds already are not stored again.
+    """
     sources = expand(request.inputs)
     specs = [load_spec(p) for p in request.specs]  # a bad spec stops the run before anything is written
     skipped: list[dict[str, str]] = []
@@ -107,73 +108,112 @@ def analyze(request: RunRequest, on_progress: Callable[[Progress], None] | None 
             if not source.walked:  # a file the user named: stop before writing anything
                 raise InputError(str(e) if isinstance(e, InputError) else f"{source.name}: {e}") from e
             skipped.append({"file": source.name, "reason": str(e)})
+    with Writer(request.data_dir, "analyze", request.wait_seconds) as tx:
+        summary = _run(tx, request, readers, specs, on_progress)
+        summary["skipped"] = skipped
+        tx.commit()
+    summary["recovered"] = tx.recovered
+    summary["lost_files"] = tx.lost
+    return summary
+
+
+def _run(tx: Writer, request: RunRequest, readers: list[tuple[Source, Reader | None]], specs: list[Spec],
+         on_progress: Callable[[Progress], None] | None) -> dict[str, Any]:
     started = datetime.now(UTC)
-    run_id = new_run_id()
+    settings = request.settings
+    identities = {s.name: i for s, _ in readers if (i := s.identity()) is not None}
+    with tx.catalog() as catalog:
+        known = already_read(catalog.db, identities)
+    ingest = _ingest(tx, request, [(s, r) for s, r in readers if s.name not in known], on_progress)
+    quarantine_file = _write_quarantine(request.data_dir, tx.run_id, ingest.quarantine)
+    finished = datetime.now(UTC)
+    with tx.catalog() as catalog:
+        kept = drop_stored_copies(catalog, ingest.events, ingest.findings)
+        catalog.add_files("events", kept.events, tx.run_id)
+        catalog.add_files("sensitive", kept.sensitive, tx.run_id)
+        removed = apply_retention(catalog, settings.retention.days)
+        listed = set(catalog.event_files())
+        stored = [p for p in kept.events if p in listed]
+        for result in ingest.results:
+            result.duplicates = kept.by_source.get(result.file, 0)
+        remember(catalog.db, tx.run_id, finished,
+                 [(identities[r.file], r.file, r.bytes) for r in ingest.results if r.file in identities])
+        overview = catalog.run_overview(stored)
+        discovery_started = datetime.now(UTC)
+        inventory = update_inventory(
+            catalog, stored, specs, tx.run_id, settings.discovery.quiet_after_days, settings.discovery.owners
+        )
+        discovery_seconds = (datetime.now(UTC) - discovery_started).total_seconds()
+        summary = _summary(tx.run_id, request, ingest, kept.duplicates, overview, removed, quarantine_file,
+                           started, finished)
+        summary["already_read"] = [{"file": name, **info} for name, info in known.items()]
+        summary["inventory"] = {**inventory.as_dict(), "seconds": round(discovery_seconds, 3)}
+        summary["sensitive"] = sensitive_totals(catalog.db, tx.run_id)
+        summary["alerts"] = {"dlp": evaluate_dlp(catalog, settings.sensitive.dlp, tx.run_id)}
+    if settings.detect.enabled:  # with the catalog closed: it may run in another process
+        args = (request.data_dir, stored, settings, tx.run_id, tx.catalog_file)
+        if ingest.progress.records >= ISOLATE_DETECTION_EVENTS:
+            summary["detection"] = run_isolated(detect_stored, *args, what="detection",
+                                                rerun="Run the same command again (what was already stored is skipped).")
+        else:
+            summary["detection"] = detect_stored(*args)
+        summary["alerts"].update(summary["detection"]["by_detector"])
+    with tx.catalog() as catalog:
+        if settings.posture.enabled:
+            summary["findings"] = run_checks(catalog, tx.run_id, settings=settings.posture)
+        catalog.record_run(tx.run_id, started, finished, summary, [r.__dict__ for r in ingest.results])
+    return summary
+
+
+@dataclass
+class Ingested:
+    """What reading the inputs left: per-file counts, the files written, the set-aside records."""
+
+    progress: Progress
+    results: list[FileResult] = field(default_factory=list)
+    events: list[Path] = field(default_factory=list)
+    findings: list[Path] = field(default_factory=list)
+    quarantine: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _ingest(tx: Writer, request: RunRequest, readers: list[tuple[Source, Reader | None]],
+            on_progress: Callable[[Progress], None] | None) -> Ingested:
+    """Parse, normalise and write every batch of every input (files no catalog lists yet)."""
     settings = request.settings
     key = load_key(request.data_dir, settings.fingerprint.key_file)
     sizes = [s.size() for s, _ in readers]
-    progress = Progress(None if None in sizes else sum(s or 0 for s in sizes))
-    results: list[FileResult] = []
-    quarantine: list[dict[str, Any]] = []
-    written: list[Path] = []
+    done = Ingested(Progress(None if None in sizes else sum(s or 0 for s in sizes)))
     in_flight: deque[tuple[Future[BatchOutcome], FileResult]] = deque()
 
     def finish_oldest() -> None:
         future, file_result = in_flight.popleft()
         outcome = runner.outcome(future)
-        written.extend(outcome.files)
-        _count(outcome, file_result, progress, quarantine, settings)
+        done.events.extend(outcome.files)
+        done.findings.extend(outcome.findings)
+        _count(outcome, file_result, done.progress, done.quarantine, settings)
         if on_progress:
-            on_progress(progress)
+            on_progress(done.progress)
 
     batch_no = 0
     settings_json = settings.model_dump_json()
-    big = progress.total_bytes is not None and progress.total_bytes >= WORKER_THRESHOLD_BYTES
-    with BatchRunner(use_worker=big) as runner:
+    total = done.progress.total_bytes
+    with BatchRunner(use_worker=total is not None and total >= WORKER_THRESHOLD_BYTES) as runner:
         for source, reader in readers:
             result = FileResult(source.name, reader.name if reader else "empty")
-            results.append(result)
-            progress.current = source.name
+            done.results.append(result)
+            done.progress.current = source.name
             if reader is None:
                 continue
             for task in _tasks(reader, source):
                 batch_no += 1
-                job = BatchJob(task, reader.name, source.name, f"{run_id}-{batch_no}", str(request.data_dir),
+                job = BatchJob(task, reader.name, source.name, f"{tx.run_id}-{batch_no}", str(request.data_dir),
                                settings_json, key)
                 in_flight.append((runner.submit(job), result))
                 while in_flight and (in_flight[0][0].done() or len(in_flight) > MAX_IN_FLIGHT):
                     finish_oldest()
         while in_flight:
             finish_oldest()
-    removed = apply_retention(request.data_dir, settings.retention.days)
-    quarantine_file = _write_quarantine(request.data_dir, run_id, quarantine)
-    finished = datetime.now(UTC)
-    with Catalog(request.data_dir) as catalog:
-        stored = [p for p in written if p.exists()]
-        overview = catalog.run_overview(stored)
-        discovery_started = datetime.now(UTC)
-        inventory = update_inventory(
-            catalog, stored, specs, run_id, settings.discovery.quiet_after_days, settings.discovery.owners
-        )
-        discovery_seconds = (datetime.now(UTC) - discovery_started).total_seconds()
-        summary = _summary(run_id, request, results, progress, overview, removed, quarantine_file, started, finished)
-        summary["skipped"] = skipped
-        summary["inventory"] = {**inventory.as_dict(), "seconds": round(discovery_seconds, 3)}
-        summary["sensitive"] = sensitive_totals(catalog.db, run_id)
-        summary["alerts"] = {"dlp": evaluate_dlp(catalog, settings.sensitive.dlp, run_id)}
-    if settings.detect.enabled:  # with the catalog closed: it may run in another process
-        args = (request.data_dir, stored, settings, run_id)
-        if progress.records >= ISOLATE_DETECTION_EVENTS:
-            summary["detection"] = run_isolated(detect_stored, *args, what="detection",
-                                                rerun=f"Run `apisight detect --replay --data {request.data_dir}`.")
-        else:
-            summary["detection"] = detect_stored(*args)
-        summary["alerts"].update(summary["detection"]["by_detector"])
-    with Catalog(request.data_dir, wait_seconds=REOPEN_WAIT_SECONDS) as catalog:
-        if settings.posture.enabled:
-            summary["findings"] = run_checks(catalog, run_id, settings=settings.posture)
-        catalog.record_run(run_id, started, finished, summary, [r.__dict__ for r in results])
-    return summary
+    return done
 
 
 def _reader_for(source: Source, request: RunRequest) -> Reader | None:
@@ -233,8 +273,8 @@ def _write_quarantine(data_dir: Path, run_id: str, rows: list[dict[str, Any]]) -
 def _summary(
     run_id: str,
     request: RunRequest,
-    results: list[FileResult],
-    progress: Progress,
+    ingest: Ingested,
+    duplicates: int,
     overview: dict[str, Any],
     removed: list[Any],
     quarantine_file: Path | None,
@@ -242,6 +282,7 @@ def _summary(
     finished: datetime,
 ) -> dict[str, Any]:
     seconds = max((finished - started).total_seconds(), 1e-9)
+    progress, results = ingest.progress, ingest.results
     sources: dict[str, int] = {}
     for r in results:
         sources[r.format] = sources.get(r.format, 0) + r.records
@@ -249,6 +290,8 @@ def _summary(
         "run_id": run_id,
         "data_dir": str(request.data_dir),
         "records": progress.records,
+        "stored": progress.records - duplicates,
+        "duplicates": duplicates,
         "malformed": {
             "total": progress.malformed,
             "by_file": {r.file: r.malformed for r in results},
@@ -257,7 +300,8 @@ def _summary(
         },
         "sources": sources,
         "files": [
-            {"file": r.file, "format": r.format, "records": r.records, "malformed": r.malformed, "bytes": r.bytes}
+            {"file": r.file, "format": r.format, "records": r.records, "duplicates": r.duplicates,
+             "malformed": r.malformed, "bytes": r.bytes}
             for r in results
         ],
         "bytes": progress.bytes_done,

@@ -7,7 +7,9 @@ numbers, so a reader never has to know where its input came from. A line longer 
 
 from __future__ import annotations
 
+import hashlib
 import io
+import os
 import sys
 import zlib
 from collections.abc import Iterator
@@ -23,6 +25,8 @@ STDIN = "-"
 GZIP_MAGIC = b"\x1f\x8b"
 DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024
 DEFAULT_MAX_LINE_BYTES = 4 * 1024 * 1024
+#: Bytes read from each end of a file for its identity.
+IDENTITY_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,22 @@ class Source:
     def size(self) -> int | None:
         """Bytes on disk (compressed size for .gz), or None for streams."""
         return None if self.is_stream else Path(self.name).stat().st_size
+
+    def identity(self) -> str | None:
+        """What tells this file's content apart without reading it all: its size,
+        modification time and first and last 64 KiB (as log shippers recognise a file
+        across renames); None for streams, which are never the same twice."""
+        if self.is_stream:
+            return None
+        digest = hashlib.blake2b(digest_size=16)
+        with open(self.name, "rb") as f:
+            stat = os.fstat(f.fileno())
+            digest.update(f"{stat.st_size}:{stat.st_mtime_ns}:".encode())
+            digest.update(f.read(IDENTITY_BYTES))
+            if stat.st_size > 2 * IDENTITY_BYTES:
+                f.seek(-IDENTITY_BYTES, os.SEEK_END)
+            digest.update(f.read(IDENTITY_BYTES))
+        return digest.hexdigest()
 
     def open(self) -> BinaryIO:
         """Open for binary reading, transparently decompressing gzip."""
@@ -154,7 +174,8 @@ def expand(paths: list[str]) -> list[Source]:
     """Turn command-line paths into sources, recursing into directories (sorted).
 
     Raises :class:`InputError` naming every path that does not exist, before anything
-    is read, so a typo never leaves a half-written run behind.
+    is read, so a typo never leaves a half-written run behind. A file named twice (a
+    glob and a directory that overlap) is read once.
     """
     missing = [p for p in paths if p != STDIN and not Path(p).exists()]
     if missing:
@@ -170,7 +191,14 @@ def expand(paths: list[str]) -> list[Source]:
             sources.extend(Source(str(f), walked=True) for f in files)
         else:
             sources.append(Source(p))
-    return sources
+    seen: set[str] = set()
+    unique = []
+    for source in sources:
+        where = source.name if source.is_stdin else str(Path(source.name).resolve())
+        if where not in seen:
+            seen.add(where)
+            unique.append(source)
+    return unique
 
 
 @dataclass

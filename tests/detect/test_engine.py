@@ -20,7 +20,6 @@ from apisight.config import Settings
 from apisight.detect import engine
 from apisight.detect.engine import run_detection
 from apisight.detect.slices import plan, read
-from apisight.detect.state import DetectionState
 from apisight.executor import run_isolated
 from apisight.pipeline import RunRequest, analyze
 from apisight.store import Catalog
@@ -115,7 +114,7 @@ def test_the_same_records_read_again_raise_nothing_new(tmp_path):
     lines = benign(T0, 30) + stuffing(T0 + timedelta(minutes=5), 60)
     run(tmp_path, "a.harl", lines)
     again = run(tmp_path, "b.harl", lines)  # an overlapping log rotation
-    assert again["detection"]["duplicates"] == len(lines)
+    assert again["duplicates"] == len(lines) and again["detection"]["events"] == 0
     assert again["alerts"]["credential_stuffing"] == 0
     assert len(alerts(tmp_path, "credential_stuffing")) == 1
 
@@ -142,14 +141,15 @@ def analysed_in_slices(tmp_path, monkeypatch, rows: int) -> tuple[dict, list[tup
     with Catalog(root / "data", read_only=True) as catalog:
         found = load_alerts(catalog.db).select("detector", "entity", "first_seen", "last_seen", "detected_at",
                                                "events").rows()
-    return summary["detection"], sorted(found)
+    return summary, sorted(found)
 
 
 def test_a_day_read_in_small_slices_raises_what_one_slice_does(tmp_path, monkeypatch):
     whole, expected = analysed_in_slices(tmp_path, monkeypatch, 1_000)
     sliced, found = analysed_in_slices(tmp_path, monkeypatch, 7)  # a slice per few seconds
     # (the evidence's window count differs: kept rows are evaluated again with every batch)
-    assert (sliced["events"], sliced["duplicates"]) == (whole["events"], whole["duplicates"]) == (90, 90)
+    assert (sliced["detection"]["events"], sliced["duplicates"]) == (whole["detection"]["events"],
+                                                                     whole["duplicates"]) == (90, 90)
     assert found == expected and [a[0] for a in found] == ["credential_stuffing"]
 
 
@@ -189,8 +189,8 @@ def test_detection_in_a_separate_process_raises_what_it_does_in_this_one(tmp_pat
             rows = load_alerts(catalog.db).select("detector", "entity_kind", "entity", "severity", "confidence",
                                                   "first_seen", "last_seen", "detected_at", "endpoints", "evidence",
                                                   "summary", "events").rows()
-        state = DetectionState.load(root / "data" / engine.STATE_DIR)
-        found[mode] = (summary["alerts"], rows, state.watermark, state.seen.height)
+        state = engine.committed_state(root / "data")
+        found[mode] = (summary["alerts"], rows, state.watermark, {k: v.height for k, v in state.frames().items()})
     assert found["apart"] == found["here"] and found["here"][0]["credential_stuffing"] == 1
 
 
@@ -210,7 +210,7 @@ def test_a_record_from_a_wrong_clock_neither_moves_the_watermark_nor_makes_other
     skewed = login(datetime.now(UTC) + timedelta(days=400), ATTACKER, "x@mail.example", 401)
     first = run(tmp_path, "a.harl", [skewed, *benign(T0, 5)])
     assert first["detection"]["future"] == 1
-    assert DetectionState.load(tmp_path / "data" / "detect").watermark == T0 + timedelta(minutes=4)
+    assert engine.committed_state(tmp_path / "data").watermark == T0 + timedelta(minutes=4)
     second = run(tmp_path, "b.harl", stuffing(T0 + timedelta(minutes=5), 60))
     assert second["detection"]["late"] == 0 and second["alerts"]["credential_stuffing"] == 1
 
@@ -229,7 +229,7 @@ def test_history_written_before_newer_event_columns_is_replayed(tmp_path):
 def test_state_is_saved_bounded_and_reported_per_entity(tmp_path):
     settings = Settings.model_validate({"detect": {"lateness_minutes": 10}})
     summary = run(tmp_path, "a.harl", benign(T0, 100) + stuffing(T0 + timedelta(hours=2), 40), settings)
-    state = DetectionState.load(tmp_path / "data" / "detect")
+    state = engine.committed_state(tmp_path / "data")
     assert state.watermark == T0 + timedelta(hours=2, seconds=390)
     stuffing_rows = state.rows["credential_stuffing"]
     horizon = timedelta(hours=6, minutes=10)  # distributed window + lateness

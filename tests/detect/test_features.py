@@ -1,13 +1,13 @@
-"""The detection frame: entity columns, object ids, pages, payload flags and duplicate hashes."""
+"""The detection frame: entity columns, object ids, pages and payload flags."""
 
 from __future__ import annotations
 
 import polars as pl
 import pytest
 
-from apisight.detect.features import build, event_hash
+from apisight.detect.features import build
 from apisight.events import EVENT_SCHEMA, conform
-from tests.detect.frames import concat, events, features, fp, key_id
+from tests.detect.frames import events, features, fp, key_id
 
 
 def one(**kw) -> dict:
@@ -194,23 +194,3 @@ def test_a_comment_at_the_end_of_the_path_is_a_payload():
 
 def test_a_comment_at_the_end_of_the_query_is_a_payload():
     assert one(path="/v2/accounts", query="id=1--")["payload"] is True
-
-
-# --- duplicate hashes -----------------------------------------------------------------------------------
-
-
-def test_event_hash_is_shared_by_copies_of_one_record_only():
-    base = {"method": "POST", "path": "/v2/auth/login", "status": 401, "client_ip": "203.0.113.9",
-            "username": "eve@example.com", "request_id": "r-1", "query": "lang=en"}
-    original = events(1, ts=[10], **base)
-    copy = events(1, ts=[10], source_file="access.log.1", **base)  # the same line read again from a rotation
-    variants = [events(1, ts=[10], **{**base, **change}) for change in (
-        {"status": 200}, {"client_ip": "203.0.113.10"}, {"username": "mallory@example.com"},
-        {"request_id": "r-2"}, {"query": "lang=fr"}, {"token": "tok-abc"})]
-    variants.append(events(1, ts=[10.000001], **base))  # a microsecond apart
-    frame = features(concat(original, copy, *variants))
-    hashes = dict(zip(frame["event_id"], event_hash(frame), strict=True))
-    ids = [f["event_id"][0] for f in (original, copy, *variants)]
-    assert hashes[ids[0]] == hashes[ids[1]]
-    assert len({hashes[i] for i in ids[1:]}) == len(ids) - 1
-    assert event_hash(frame).dtype == pl.UInt64

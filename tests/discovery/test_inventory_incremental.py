@@ -128,7 +128,8 @@ def test_runs_add_up_to_one_run_over_the_same_inputs(tmp_path, inputs):
         incremental = totals.endpoint_facts(catalog.db)
         assert incremental["latency_p95"].is_not_null().all() and incremental["response_content_types"].is_not_null().any()
         users = incremental.filter(pl.col("path") == "/v2/users/{user}/profile").row(0, named=True)
-        assert users["origin"] == "spec" and users["count"] == 2 * 30 + 12
+        # day 1 was given twice: the second time it is recognised as read and skipped
+        assert users["origin"] == "spec" and users["count"] == 30 + 12
 
     one = tmp_path / "one"
     analyze_runs(one, [[f for files in runs for f in files]], [spec])

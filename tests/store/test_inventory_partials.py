@@ -32,6 +32,7 @@ def events(path: str, n: int, *, latency: list[float | None] | None = None, clie
 def update(data: Path, frame: pl.DataFrame, batch: str) -> Catalog:
     files = write_events(data, frame, batch)
     catalog = Catalog(data)
+    catalog.add_files("events", files, batch)
     update_inventory(catalog, files, [], batch)
     return catalog
 

@@ -11,15 +11,16 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from apisight.cli.root import DataOpt, JsonOpt, app, console, data_dir
+from apisight.cli.root import DataOpt, JsonOpt, WaitOpt, app, console, data_dir
+from apisight.cli.run import print_recovered
 from apisight.config import load_settings
 from apisight.detect import registry as detector_registry
 from apisight.detect.engine import run_detection
 from apisight.errors import ConfigError
-from apisight.pipeline import new_run_id
 from apisight.store import Catalog
 from apisight.store.alerts import load_alerts, load_incidents
 from apisight.store.timeline import entity_event_count, entity_events
+from apisight.store.writer import Writer
 
 
 @app.command("alerts")
@@ -209,6 +210,7 @@ def detect_cmd(
         typer.Option("--config", help="Settings file (default: <data>/apisight.yaml).", show_default=False),
     ] = None,
     data: DataOpt = None,
+    wait_seconds: WaitOpt = 0.0,
     as_json: JsonOpt = False,
 ) -> None:
     """Run the detectors over the stored events (analyze does this for each run's new events).
@@ -220,15 +222,19 @@ def detect_cmd(
     """
     root = data_dir(data)
     settings = load_settings(config, root)
-    with Catalog(root, read_only=True) as catalog:
-        files = catalog.event_files()
     if not replay:
         raise ConfigError(
             "nothing to do: analyze runs detection on new events; use --replay to re-run it over "
             "all stored events"
         )
-    with Catalog(root) as catalog:
-        summary = run_detection(catalog, files, settings, "replay-" + new_run_id(), replay=True)
+    Catalog(root, read_only=True).close()  # no data there: say so before taking the lock
+    with Writer(root, "detect --replay", wait_seconds) as tx:
+        with tx.catalog() as catalog:
+            summary = run_detection(catalog, catalog.event_files(), settings, tx.run_id, replay=True)
+        tx.commit()
+    summary["recovered"] = tx.recovered
+    if not as_json:
+        print_recovered(tx.recovered)
     if as_json:
         sys.stdout.write(orjson.dumps(summary, default=str).decode() + "\n")
         return

@@ -41,6 +41,11 @@ DataOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON document on stdout, for machines.")]
+WaitOpt = Annotated[
+    float,
+    typer.Option("--wait", help="Seconds to wait for another command writing to the data directory "
+                 "(default: refuse at once, naming it).", min=0),
+]
 
 
 def data_dir(data: Path | None) -> Path:

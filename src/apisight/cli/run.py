@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from apisight.cli.root import DataOpt, JsonOpt, app, console, data_dir, err
+from apisight.cli.root import DataOpt, JsonOpt, WaitOpt, app, console, data_dir, err
 from apisight.config import load_settings
 from apisight.errors import ConfigError
 from apisight.pipeline import Progress as RunProgress
@@ -43,9 +43,13 @@ def analyze_cmd(
     ] = None,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="Settings file (YAML).")] = None,
     data: DataOpt = None,
+    wait_seconds: WaitOpt = 0.0,
     as_json: JsonOpt = False,
 ) -> None:
     """Read traffic records, store them as events, and summarise what was seen.
+
+    A record already stored (the same file read again, overlapping rotations) is not
+    stored twice; a run is kept whole or not at all.
 
     Examples:
 
@@ -72,7 +76,7 @@ def analyze_cmd(
     if fmt != "auto" and fmt not in registry.names():
         raise ConfigError(f"unknown format {fmt!r}; installed formats: {', '.join(registry.names())}")
     specs = [*(Path(p) for p in settings.discovery.specs), *(spec or [])]
-    request = RunRequest(list(paths), root, settings, fmt, options, specs=specs)
+    request = RunRequest(list(paths), root, settings, fmt, options, specs=specs, wait_seconds=wait_seconds)
     summary = _run_with_progress(request, quiet=as_json)
     _print_summary(summary, as_json)
 
@@ -185,13 +189,24 @@ def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
     if as_json:
         sys.stdout.write(orjson.dumps(summary, default=str).decode() + "\n")
         return
+    print_recovered(summary.get("recovered", []))
+    if summary.get("lost_files"):
+        err.print(f"{len(summary['lost_files'])} stored file(s) had been deleted from the data directory by hand; "
+                  f"their events are no longer counted (first: {summary['lost_files'][0]}).",
+                  markup=False, highlight=False)
+    for known in summary.get("already_read", []):
+        console.print(f"Already read: {known['file']} (run {known['run_id']}, {str(known['read_at'])[:19]}); "
+                      "skipped.", markup=False, highlight=False)
     if summary["records"] == 0 and summary["malformed"]["total"] == 0:
-        console.print("No records found in the inputs (they are empty). Nothing was stored.")
+        if not summary.get("already_read"):
+            console.print("No records found in the inputs (they are empty). Nothing was stored.")
         return
     table = Table(title=f"Run {summary['run_id']}", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column()
     table.add_row("records", f"{summary['records']:,}")
+    if summary.get("duplicates"):
+        table.add_row("stored", f"{summary['stored']:,}  ({summary['duplicates']:,} already stored, left out)")
     table.add_row("malformed", f"{summary['malformed']['total']:,}")
     table.add_row("sources", escape(", ".join(f"{k} ({v:,})" for k, v in summary["sources"].items())))
     table.add_row("hosts", f"{summary['hosts']:,}")
@@ -220,11 +235,11 @@ def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
     if detection and (detection["incidents"] or detection["api_changes"]):
         table.add_row("incidents, API changes", f"{detection['incidents']:,} incidents (apisight incidents), "
                       f"{detection['api_changes']:,} API changes recorded (table api_changes)")
-    if detection and (detection["duplicates"] or detection["late"] or detection.get("future")):
+    if detection and (detection["late"] or detection.get("future")):
         table.add_row(
             "left out of detection",
-            f"{detection['duplicates']:,} duplicate, {detection['late']:,} late "
-            f"(apisight detect --replay), {detection.get('future', 0):,} dated in the future",
+            f"{detection['late']:,} late (apisight detect --replay), "
+            f"{detection.get('future', 0):,} dated in the future",
         )
     table.add_row("speed", f"{summary['records_per_second']:,} records/s in {summary['seconds']} s")
     table.add_row("stored in", escape(summary["data_dir"]))
@@ -249,6 +264,20 @@ def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
         err.print(f"skipped {skip['file']}: {skip['reason']}", markup=False, highlight=False)
     if summary["retention"]["removed_days"]:
         console.print(f"Retention removed {len(summary['retention']['removed_days'])} day(s) of old events.")
+
+
+def print_recovered(recovered: list[dict[str, Any]]) -> None:
+    """Say what became of runs found interrupted (killed, crashed) before this one."""
+    for run in recovered:
+        who = f"`apisight {run.get('command', '?')}` (run {run['run_id']}, pid {run.get('pid', '?')}, " \
+              f"started {run.get('started_at', '?')})"
+        if run["action"] == "rolled back":
+            err.print(f"An interrupted {who} was found and rolled back: none of its records were kept "
+                      f"({run['files_removed']} file(s) removed). Run it again to read its inputs; records "
+                      "already stored are skipped.", markup=False, highlight=False)
+        else:
+            err.print(f"An interrupted {who} had committed; its clean-up was finished.", markup=False,
+                      highlight=False)
 
 
 def _span(first: str | None, last: str | None) -> str:

@@ -5,8 +5,8 @@ columns detection needs, at most ``BATCH_ROWS`` events, oldest first), so memory
 by the slice size and the kept state, never by how many events a day or a run holds.
 Each slice becomes the detection frame and one micro-batch: it first updates the
 long-lived state (devices, hourly baselines, endpoint hours), then each detector
-evaluates its windows over its kept rows plus the batch. Records already seen (the
-same log read twice) are dropped; records older than the watermark minus the allowed
+evaluates its windows over its kept rows plus the batch. A record read twice reaches
+it once (the store keeps each record once: :mod:`apisight.store.dedup`); records older than the watermark minus the allowed
 lateness are counted as late and left to ``apisight detect --replay``; records dated
 more than a day ahead of the wall clock are counted and left out, so one bad clock
 cannot push the watermark past everyone else's records.
@@ -27,7 +27,7 @@ from apisight.config import Settings
 from apisight.detect import geo
 from apisight.detect.detector import CANDIDATE_SCHEMA, Context, Detector
 from apisight.detect.episodes import episodes, merge_with_stored
-from apisight.detect.features import build, event_hash
+from apisight.detect.features import build
 from apisight.detect.incidents import group_incidents
 from apisight.detect.registry import enabled_detectors
 from apisight.detect.roles import endpoint_roles
@@ -37,6 +37,7 @@ from apisight.detect.state import DetectionState
 from apisight.store import Catalog
 from apisight.store import alerts as q
 from apisight.store.inventory import ensure_tables as ensure_inventory
+from apisight.store.layout import detect_dir
 
 log = logging.getLogger(__name__)
 
@@ -46,20 +47,19 @@ BATCH_ROWS = 150_000
 TEMPLATES_IN_MEMORY = 500_000
 #: Records dated further ahead of the wall clock than this come from a wrong clock.
 CLOCK_SKEW = timedelta(days=1)
-STATE_DIR = "detect"
+STATE_POINTER = "detection_state"
 
 
-def _fresh(features: pl.DataFrame, state: DetectionState, counts: dict[str, int]) -> pl.DataFrame:
-    """Drop copies of records already seen: the same record in another file of this run
-    (an overlapping log rotation) or in a previous run. Identical records in one file are
-    kept — a log without request ids or sub-second times repeats genuine requests."""
-    received = features.height
-    first_file = pl.col("source_file").first().over("ehash")
-    features = features.filter(pl.col("source_file").eq_missing(first_file))
-    if state.seen.height:
-        features = features.filter(~pl.col("ehash").is_in(state.seen["ehash"].implode()))
-    counts["duplicates"] += received - features.height
-    return features
+def state_dir(catalog: Catalog) -> Path:
+    """The folder of the catalog's detection state (before folders per run: ``detect/`` itself)."""
+    current = catalog.pointer(STATE_POINTER)
+    return detect_dir(catalog.data_dir) / current if current else detect_dir(catalog.data_dir)
+
+
+def committed_state(data_dir: Path) -> DetectionState:
+    """The detection state the committed catalog of ``data_dir`` names."""
+    with Catalog(data_dir, read_only=True) as catalog:
+        return DetectionState.load(state_dir(catalog))
 
 
 def store_roles(catalog: Catalog, settings: Settings) -> pl.DataFrame:
@@ -76,9 +76,11 @@ def store_roles(catalog: Catalog, settings: Settings) -> pl.DataFrame:
     return roles
 
 
-def detect_stored(data_dir: Path, files: list[Path], settings: Settings, run_id: str) -> dict[str, Any]:
-    """:func:`run_detection` on the catalog of ``data_dir``, opened here (for a separate process)."""
-    with Catalog(data_dir, wait_seconds=60.0) as catalog:  # a query may hold it for a moment
+def detect_stored(data_dir: Path, files: list[Path], settings: Settings, run_id: str,
+                  catalog_file: Path | None = None) -> dict[str, Any]:
+    """:func:`run_detection` on the catalog of ``data_dir`` (or the working copy
+    ``catalog_file`` of a write transaction), opened here, for a separate process."""
+    with Catalog(data_dir, file=catalog_file) as catalog:
         return run_detection(catalog, files, settings, run_id)
 
 
@@ -87,13 +89,12 @@ def run_detection(catalog: Catalog, files: list[Path], settings: Settings, run_i
     """Detect over the events in ``files``; returns the stage's summary."""
     started = time.perf_counter()
     detectors = enabled_detectors(settings.detect)
-    state_dir = catalog.data_dir / STATE_DIR
-    state = DetectionState() if replay else DetectionState.load(state_dir)
+    state = DetectionState() if replay else DetectionState.load(state_dir(catalog))
     db = catalog.db
     q.ensure_alerts(db)
     roles = store_roles(catalog, settings)
     templates = _template_lookup(db)
-    counts = {"events": 0, "duplicates": 0, "late": 0, "future": 0, "suppressed": 0}
+    counts = {"events": 0, "late": 0, "future": 0, "suppressed": 0}
     found: dict[str, list[pl.DataFrame]] = {d.name: [pl.DataFrame(schema=CANDIDATE_SCHEMA)] for d in detectors}
     shifts: list[pl.DataFrame] = [pl.DataFrame(schema=SHIFT_SCHEMA)]
     for day_files in by_day(files):
@@ -106,11 +107,12 @@ def run_detection(catalog: Catalog, files: list[Path], settings: Settings, run_i
     q.insert_api_changes(db, changes)
     incidents, assignment = group_incidents(q.load_alerts(db))
     q.replace_incidents(db, incidents, assignment)
-    state.save(state_dir)
+    state.save(detect_dir(catalog.data_dir) / run_id)  # a folder of its own: the run's commit points at it
+    catalog.set_pointer(STATE_POINTER, run_id)
     entities = state.active_entities()
     size = state.size_bytes()
     return {
-        "events": counts["events"], "duplicates": counts["duplicates"], "late": counts["late"],
+        "events": counts["events"], "late": counts["late"],
         "future": counts["future"], "new_alerts": new_alerts, "by_detector": by_detector,
         "suppressed_by_shifts": counts["suppressed"], "api_changes": changes.height,
         "incidents": incidents.height, "geo": geo.available(),
@@ -126,7 +128,6 @@ def _batch(part: Slice, templates: Callable[[pl.DataFrame], pl.DataFrame], roles
     events = read(part)
     features = build(events, templates(events), roles)
     del events
-    features = _fresh(features.with_columns(event_hash(features)), state, counts)
     features = _on_time(features, state, settings, counts)
     counts["events"] += features.height
     return features
@@ -183,7 +184,6 @@ def _detect_batch(batch: pl.DataFrame, detectors: list[Detector], state: Detecti
             counts["suppressed"] += int(mask.sum())
             candidates = candidates.filter(~mask)
         found[det.name].append(candidates)
-    state.seen = pl.concat([state.seen, batch.select("ts", "ehash")])
     state.expire({d.name: d.horizon for d in detectors}, timedelta(minutes=settings.detect.lateness_minutes),
                  timedelta(days=settings.detect.entity_idle_days))
 

@@ -111,10 +111,3 @@ def _attach(frame: pl.DataFrame, table: pl.DataFrame, on: list[str]) -> pl.DataF
     """
     found = frame.select(on).join(table, on=on, how="left", nulls_equal=True, maintain_order="left")
     return frame.hstack(found.drop(on).get_columns())
-
-
-def event_hash(frame: pl.DataFrame) -> pl.Series:
-    """A hash per event that two copies of one record share (re-read logs, overlapping rotations)."""
-    keys = ["ts", "host", "method", "path", "query", "status", "client_ip", "user_agent", "request_id", "token", "session",
-            "api_key", "username", "response_bytes"]
-    return frame.select(pl.struct(keys).hash(seed=1234)).to_series().alias("ehash")

@@ -1,7 +1,6 @@
 """Detection state: explicit, bounded, saved between runs.
 
 * each detector's rows for its longest window plus the allowed lateness;
-* fingerprints of recent events (to drop duplicate records) for the same horizon;
 * per principal, the devices (network + user agent), countries and AS seen, for
   ``entity_idle_days``;
 * per object (endpoint template and id), the principal first served it — its owner,
@@ -9,8 +8,9 @@
 * per client, requests per hour for the last week (volume baselines);
 * per endpoint, hourly shape (clients, errors, response size) for two days (shifts).
 
-Saved as Parquet files plus ``state.json`` under ``<data dir>/detect/``; each file is
-written aside and renamed into place, so a crash leaves the previous state whole.
+Saved as Parquet files plus ``state.json`` in a folder of the run that saved it
+(``<data dir>/detect/<run id>/``), which the run's catalog names on commit: a run killed
+half-way leaves the previous state whole and in use.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import polars as pl
 
 from apisight.events import TIMESTAMP
 
-VERSION = 1
+VERSION = 2  # 2: no fingerprints of seen events (the store keeps each record once)
 
 DEVICES_SCHEMA: dict[str, pl.DataType] = {"principal": pl.String(), "ip_net": pl.String(), "user_agent": pl.String(), "asn": pl.String(),
                   "country": pl.String(), "first_seen": TIMESTAMP, "last_seen": TIMESTAMP}
@@ -37,7 +37,6 @@ OWNERS_SCHEMA: dict[str, pl.DataType] = {"host": pl.String(), "template": pl.Str
                                          "owner": pl.String(), "last_seen": TIMESTAMP}
 #: Object reads that teach ownership: a principal served an object of an object endpoint.
 OBJECT_ROLES = ("object_read", "collection")
-SEEN_SCHEMA: dict[str, pl.DataType] = {"ts": TIMESTAMP, "ehash": pl.UInt64()}
 
 HOURLY_KEEP = timedelta(days=7)
 ENDPOINT_HOURS_KEEP = timedelta(days=2)
@@ -47,7 +46,6 @@ ENDPOINT_HOURS_KEEP = timedelta(days=2)
 class DetectionState:
     watermark: datetime | None = None
     rows: dict[str, pl.DataFrame] = field(default_factory=dict)
-    seen: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SEEN_SCHEMA))
     devices: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=DEVICES_SCHEMA))
     hourly: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=HOURLY_SCHEMA))
     endpoint_hours: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ENDPOINT_HOURS_SCHEMA))
@@ -92,15 +90,13 @@ class DetectionState:
         wm = self.watermark
         for name, frame in self.rows.items():
             self.rows[name] = frame.filter(pl.col("ts") >= wm - horizons.get(name, timedelta()) - lateness)
-        longest = max(horizons.values(), default=timedelta())
-        self.seen = self.seen.filter(pl.col("ts") >= wm - longest - lateness)
         self.devices = self.devices.filter(pl.col("last_seen") >= wm - idle)
         self.owners = self.owners.filter(pl.col("last_seen") >= wm - idle)
         self.hourly = self.hourly.filter(pl.col("hour") >= wm - HOURLY_KEEP)
         self.endpoint_hours = self.endpoint_hours.filter(pl.col("hour") >= wm - ENDPOINT_HOURS_KEEP)
 
     def frames(self) -> dict[str, pl.DataFrame]:
-        return {"seen": self.seen, "devices": self.devices, "hourly": self.hourly, "owners": self.owners,
+        return {"devices": self.devices, "hourly": self.hourly, "owners": self.owners,
                 "endpoint_hours": self.endpoint_hours, **{f"rows-{k}": v for k, v in self.rows.items()}}
 
     def size_bytes(self) -> int:

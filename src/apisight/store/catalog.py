@@ -14,8 +14,8 @@ import polars as pl
 
 from apisight.errors import StoreError
 from apisight.events import EVENT_SCHEMA, FINDING_SCHEMA
-from apisight.store.events import has_events
-from apisight.store.layout import catalog_path, events_dir, sensitive_dir
+from apisight.store import manifest
+from apisight.store.layout import catalog_path, events_dir
 
 _RUNS_DDL = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS runs (
     bytes BIGINT,
     summary JSON
 );
+CREATE TABLE IF NOT EXISTS pointers (name VARCHAR PRIMARY KEY, value VARCHAR);
 CREATE TABLE IF NOT EXISTS run_files (
     run_id VARCHAR,
     file VARCHAR,
@@ -41,6 +42,7 @@ _DUCK_TYPES = {
     pl.String: "VARCHAR",
     pl.Int16: "SMALLINT",
     pl.Int64: "BIGINT",
+    pl.UInt64: "UBIGINT",
     pl.Float64: "DOUBLE",
 }
 
@@ -54,26 +56,26 @@ class QueryResult:
 class Catalog:
     """One open connection to ``catalog.duckdb`` in a data directory."""
 
-    def __init__(self, data_dir: Path, read_only: bool = False, wait_seconds: float = 0.0) -> None:
+    def __init__(self, data_dir: Path, read_only: bool = False, wait_seconds: float = 0.0,
+                 file: Path | None = None) -> None:
         """Open (creating it unless ``read_only``) the catalog of ``data_dir``.
 
-        Read-only opens let queries run while an analysis holds the write lock. With
-        ``wait_seconds``, a catalog another process holds (a query, another command) is
-        tried again until then: an analysis reopens it between its stages.
+        ``file`` opens another copy of it: the working copy a write transaction changes
+        (:class:`~apisight.store.writer.Writer`) while readers go on reading the committed
+        one. With ``wait_seconds``, a catalog another process holds is tried again until then.
         """
         deadline = time.monotonic() + wait_seconds
         while True:
             try:
-                self._open(data_dir, read_only)
+                self._open(data_dir, read_only, file or catalog_path(data_dir))
                 return
             except StoreError as e:
                 if "lock" not in str(e).lower() or time.monotonic() >= deadline:
                     raise
                 time.sleep(0.2)
 
-    def _open(self, data_dir: Path, read_only: bool) -> None:
+    def _open(self, data_dir: Path, read_only: bool, path: Path) -> None:
         self.data_dir = data_dir
-        path = catalog_path(data_dir)
         if read_only and not path.exists():
             raise StoreError(
                 f"no apisight data in {data_dir}: run `apisight analyze` or `apisight demo` first, or pass --data"
@@ -84,6 +86,7 @@ class Catalog:
             self.db = duckdb.connect(str(path), read_only=read_only)
             if not read_only:
                 self.db.execute(_RUNS_DDL)
+                manifest.ensure(self.db, data_dir)
         except duckdb.Error as e:
             raise StoreError(f"cannot open the catalog {path}: {e}") from e
         try:
@@ -102,18 +105,16 @@ class Catalog:
         self.close()
 
     def _refresh_events_view(self) -> None:
-        """(Re)create the ``events`` and ``sensitive`` views over their Parquet files.
+        """(Re)create the ``events`` and ``sensitive`` views over their stored Parquet files.
 
         Views are typed and empty while there are no files yet, so queries work at once.
         """
-        for view, root, schema in (
-            ("events", events_dir(self.data_dir), EVENT_SCHEMA),
-            ("sensitive", sensitive_dir(self.data_dir), FINDING_SCHEMA),
-        ):
-            if has_events(self.data_dir, root):
-                glob = str(root.resolve() / "*" / "*.parquet").replace("'", "''")
+        for view, schema in (("events", EVENT_SCHEMA), ("sensitive", FINDING_SCHEMA)):
+            files = self.stored_files(view)
+            if files:
+                listing = ", ".join("'" + str(f.resolve()).replace("'", "''") + "'" for f in files)
                 sql = (
-                    f"SELECT * FROM read_parquet('{glob}', hive_partitioning = true, "
+                    f"SELECT * FROM read_parquet([{listing}], hive_partitioning = true, "
                     "hive_types = {'date': DATE}, union_by_name = true)"
                 )
             else:
@@ -123,8 +124,22 @@ class Catalog:
 
     def event_files(self) -> list[Path]:
         """Every stored event file, oldest day first."""
-        root = events_dir(self.data_dir)
-        return sorted(root.glob("*/*.parquet")) if root.is_dir() else []
+        return self.stored_files("events")
+
+    def stored_files(self, dataset: str) -> list[Path]:
+        """The files of ``dataset`` (events, sensitive) this catalog lists, oldest day first.
+
+        A catalog older than the list (opened read-only) reads what lies on disk, as it did.
+        """
+        if manifest.has_list(self.db):  # a file deleted by hand is left out (the next writer unlists it)
+            return [p for p in manifest.listed(self.db, self.data_dir, dataset) if p.exists()]
+        root = manifest.dataset_root(self.data_dir, dataset)
+        return sorted(root / f for f in manifest.on_disk(self.data_dir, dataset))
+
+    def add_files(self, dataset: str, files: list[Path], run_id: str) -> None:
+        """List ``files`` as stored; they join the views at once (in this connection)."""
+        manifest.add(self.db, self.data_dir, dataset, files, run_id)
+        self._refresh_events_view()
 
     def record_run(
         self, run_id: str, started: datetime, finished: datetime, summary: dict[str, Any], files: list[dict[str, Any]]
@@ -141,6 +156,17 @@ class Catalog:
                 [run_id, f["file"], f["format"], f["records"], f["malformed"], f["bytes"]],
             )
         self._refresh_events_view()
+
+    def pointer(self, name: str) -> str | None:
+        """A named value of the store's own (the current detection state's folder, say)."""
+        try:
+            rows = self.db.execute("SELECT value FROM pointers WHERE name = ?", [name]).fetchall()
+        except duckdb.CatalogException:  # a catalog from before pointers existed, opened read-only
+            return None
+        return rows[0][0] if rows else None
+
+    def set_pointer(self, name: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO pointers VALUES (?, ?)", [name, value])
 
     def run_overview(self, files: list[Path]) -> dict[str, Any]:
         """Hosts, endpoints, clients and time span of the events in ``files``."""

@@ -1,24 +1,28 @@
 """Enriched events on disk: Parquet files under ``events/date=YYYY-MM-DD/``.
 
 Each run writes its own files (``part-<run>-<n>.parquet``), so appending never
-rewrites what is there and a failed run leaves earlier data intact. Retention removes
-whole date partitions older than the newest stored event minus the retention period:
-it counts in event time, so analysing last year's logs keeps them.
+rewrites what is there; a file is read only once the catalog lists it
+(:mod:`apisight.store.manifest`), so a failed run leaves nothing anyone reads.
+Retention removes whole days older than the newest stored event minus the retention
+period: it counts in event time, so analysing last year's logs keeps them.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from apisight.errors import StoreError
+from apisight.store import manifest
 from apisight.store.layout import events_dir, sensitive_dir
+from apisight.store.manifest import PARTITION
 
-PARTITION = "date="
+if TYPE_CHECKING:
+    from apisight.store.catalog import Catalog
 
 
 def write_events(data_dir: Path, events: pl.DataFrame, batch_id: str) -> list[Path]:
@@ -56,42 +60,19 @@ def _write_partitioned(root: Path, events: pl.DataFrame, batch_id: str) -> list[
     return written
 
 
-def partitions(data_dir: Path, root: Path | None = None) -> dict[date, Path]:
-    """Stored date partitions by day (of events, or of another dataset under ``root``)."""
-    found: dict[date, Path] = {}
-    root = root or events_dir(data_dir)
-    if not root.is_dir():
-        return found
-    for folder in root.iterdir():
-        if folder.is_dir() and folder.name.startswith(PARTITION):
-            try:
-                found[date.fromisoformat(folder.name[len(PARTITION) :])] = folder
-            except ValueError:
-                continue
-    return found
-
-
-def apply_retention(data_dir: Path, days: int, today: date | None = None) -> list[date]:
-    """Delete partitions more than ``days`` before the newest one; returns the days removed.
+def apply_retention(catalog: Catalog, days: int, today: date | None = None) -> list[date]:
+    """Take days more than ``days`` before the newest stored one out of the store; returns them.
 
     Time is event time, so old logs analysed today are kept; but the anchor is never
     later than tomorrow, so a few events with a clock far in the future cannot wipe
-    the rest of the history.
+    the rest of the history. The days leave the catalog's list of stored files (events
+    and the findings found in them) at once and the disk once the change is committed.
     """
-    stored = partitions(data_dir)
+    stored = manifest.stored_days(catalog.db)
     if not stored:
         return []
     latest_plausible = (today or datetime.now(UTC).date()) + timedelta(days=1)
     cutoff = min(max(stored), latest_plausible) - timedelta(days=days - 1)
-    removed = sorted(d for d in stored if d < cutoff)
-    for d in removed:
-        shutil.rmtree(stored[d], ignore_errors=True)
-    for d, folder in partitions(data_dir, sensitive_dir(data_dir)).items():
-        if d < cutoff:  # findings go with the events they were found in
-            shutil.rmtree(folder, ignore_errors=True)
+    removed = [d for d in stored if d < cutoff]
+    manifest.forget_days(catalog.db, removed)
     return removed
-
-
-def has_events(data_dir: Path, root: Path | None = None) -> bool:
-    root = root or events_dir(data_dir)
-    return any(root.glob(f"{PARTITION}*/*.parquet")) if root.is_dir() else False

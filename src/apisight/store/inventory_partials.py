@@ -40,12 +40,11 @@ How each fact merges:
 ``inventory_files`` lists the event files already added (relative to the events folder).
 Each update adds the stored files not listed (the run's own; on the first update of a
 catalog made before partials existed, every stored file: one full aggregation) and drops
-the days whose files are gone (retention).
+the days whose files the catalog no longer lists (retention).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -56,7 +55,7 @@ import duckdb
 import orjson
 import polars as pl
 
-from apisight.store.events import PARTITION
+from apisight.store import manifest
 from apisight.store.inventory import SHAPE
 
 PATH_DAYS = "inventory_path_days"
@@ -158,35 +157,13 @@ def _identity(db: duckdb.DuckDBPyConnection) -> dict[str, object]:
 
 
 def pending(db: duckdb.DuckDBPyConnection, events_root: Path) -> Pending:
-    """Compare the stored event files with those already added."""
+    """Compare the stored event files (those the catalog lists) with those already added."""
     added: dict[str, date | None] = dict(db.execute("SELECT file, day FROM inventory_files").fetchall())
-    on_disk = _event_files(events_root)
-    gone_days = sorted({day for f, day in added.items() if f not in on_disk}, key=lambda d: (d is not None, d))
+    stored = manifest.listed_days(db)
+    gone_days = sorted({day for f, day in added.items() if f not in stored}, key=lambda d: (d is not None, d))
     kept = {f for f, day in added.items() if day not in gone_days}  # a day that lost a file is added again
-    new = sorted(f for f in on_disk if f not in kept)
+    new = sorted(f for f in stored if f not in kept)
     return Pending([events_root / f for f in new], gone_days, first=not added)
-
-
-def _event_files(root: Path) -> dict[str, date | None]:
-    """Stored event files (``date=…/part-….parquet``) with the day of their partition."""
-    found: dict[str, date | None] = {}
-    if not root.is_dir():
-        return found
-    with os.scandir(root) as folders:
-        for folder in folders:
-            if folder.is_dir() and folder.name.startswith(PARTITION):
-                day = _day(folder.name)
-                with os.scandir(folder.path) as files:
-                    found.update({f"{folder.name}/{f.name}": day for f in files
-                                  if f.name.endswith(".parquet") and not f.name.startswith(".")})
-    return found
-
-
-def _day(folder: str) -> date | None:
-    try:
-        return date.fromisoformat(folder[len(PARTITION):])
-    except ValueError:
-        return None  # "undated": events without a timestamp
 
 
 @contextmanager
@@ -303,7 +280,7 @@ def add_staged(db: duckdb.DuckDBPyConnection, todo: Pending, events_root: Path) 
         )
     _merge(db, ENDPOINT_DAYS, lambda part: f"SELECT * FROM _added{part}")
     _merge(db, ENDPOINT_TOTALS, lambda part: f"SELECT * EXCLUDE (day) FROM _added{part}")
-    rows = [(f.relative_to(events_root).as_posix(), _day(f.parent.name)) for f in todo.new_files]
+    rows = [(f.relative_to(events_root).as_posix(), manifest.day_of(f.parent.name)) for f in todo.new_files]
     db.executemany("INSERT OR REPLACE INTO inventory_files VALUES (?, ?)", rows)
     _note_appended(db, todo.first)
 

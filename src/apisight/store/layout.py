@@ -8,6 +8,7 @@ EVENTS = "events"
 SENSITIVE = "sensitive"
 CATALOG = "catalog.duckdb"
 QUARANTINE = "quarantine"
+DETECT = "detect"
 
 
 def events_dir(data_dir: Path) -> Path:
@@ -24,3 +25,8 @@ def quarantine_dir(data_dir: Path) -> Path:
 
 def sensitive_dir(data_dir: Path) -> Path:
     return data_dir / SENSITIVE
+
+
+def detect_dir(data_dir: Path) -> Path:
+    """Detection state: one folder per run that saved it; the catalog names the current one."""
+    return data_dir / DETECT
