@@ -92,9 +92,45 @@ def run_case(name: str, path: Path, records: int, fmt: str, workdir: Path, conso
             rows.append({"case": name, "tool": "  of which inventory update", "records": records, "bytes": size,
                          "seconds": summary["inventory"]["seconds"], "records_per_s": None, "mb_per_s": None,
                          "peak_rss_mb": None})
+    if fmt == "nginx":
+        rows += rereads(name, path, records, fmt, data, workdir, console)
     ours = rows[0]["seconds"]
     for row in rows:
         row["apisight_speedup"] = round(row["seconds"] / ours, 2) if not row["tool"].startswith(" ") else None
+    return rows
+
+
+def rereads(name: str, path: Path, records: int, fmt: str, data: Path, workdir: Path,
+            console: Console) -> list[dict]:
+    """What reading records the store holds already costs: the same file again (recognised,
+    skipped), a copy of it (every record read, then left out as stored), and the whole
+    file after its first half was read (half of it left out)."""
+    size = path.stat().st_size
+    copy = workdir / f"copy-{path.name}"
+    shutil.copyfile(path, copy)  # a new modification time: not recognised as read, so read whole
+    half = workdir / f"half-{path.name}"
+    with path.open("rb") as src, half.open("wb") as dst:
+        lines = src.readlines()
+        dst.writelines(lines[: len(lines) // 2])
+    half_data = workdir / f"data-{name}-half"
+    shutil.rmtree(half_data, ignore_errors=True)
+
+    def analyze(file: Path, into: Path) -> list[str]:
+        return [sys.executable, "-m", "apisight.cli", "analyze", str(file), "--format", fmt, "--data", str(into),
+                "--json"]
+
+    subprocess.run(analyze(half, half_data), capture_output=True, check=True)
+    rows = []
+    for label, command in [("  again: same file (skipped)", analyze(path, data)),
+                           ("  again: a copy (all left out)", analyze(copy, data)),
+                           ("  whole file, first half stored", analyze(path, half_data))]:
+        console.print(f"[dim]{name}: {label.strip()} ...[/]")
+        seconds, rss, stdout = measure(command)
+        summary = json.loads(stdout)
+        rows.append({"case": name, "tool": label, "records": records, "bytes": size, "seconds": round(seconds, 3),
+                     "records_per_s": round(records / seconds), "mb_per_s": round(size / seconds / 1e6, 1),
+                     "peak_rss_mb": round(rss / 2**20), "duplicates": summary["duplicates"],
+                     "already_read": len(summary["already_read"])})
     return rows
 
 

@@ -32,3 +32,10 @@ def test_a_catalog_another_process_holds_is_an_error_at_once_or_waited_for(tmp_p
             assert catalog.db.execute("SELECT count(*) FROM runs").fetchall() == [(0,)]
     finally:
         proc.wait(timeout=30)
+
+
+def test_no_progress_bar_is_drawn_into_the_output_of_long_queries(tmp_path):
+    """DuckDB draws one on stdout for queries over ~2 s, which broke ``--json`` output."""
+    for read_only in (False, True):
+        with Catalog(tmp_path, read_only=read_only) as c:
+            assert c.query("SELECT current_setting('enable_progress_bar')").rows == [(False,)]

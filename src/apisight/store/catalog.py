@@ -83,7 +83,9 @@ class Catalog:
         try:
             if not read_only:
                 data_dir.mkdir(parents=True, exist_ok=True)
+            # no progress bar: DuckDB draws it on stdout for long queries, into --json output
             self.db = duckdb.connect(str(path), read_only=read_only)
+            self.db.execute("SET enable_progress_bar = false")
             if not read_only:
                 self.db.execute(_RUNS_DDL)
                 manifest.ensure(self.db, data_dir)

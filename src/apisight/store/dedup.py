@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from apisight.errors import StoreError
 from apisight.store import manifest
@@ -40,62 +41,94 @@ def drop_stored_copies(catalog: Catalog, events: list[Path], sensitive: list[Pat
     if not events:
         return Deduplicated(0, [], sensitive)
     db = catalog.db
-    db.execute("CREATE OR REPLACE TEMP TABLE _run AS SELECT event_id, source_file, record_hash, filename AS file "
-               "FROM read_parquet(?, filename = true, union_by_name = true)", [[str(p) for p in events]])
+    run_files = [str(p) for p in events]
     days = sorted({manifest.day_of(p.parent.name) for p in events}, key=lambda d: (d is not None, d))
-    stored = manifest.listed(db, catalog.data_dir, "events", days)
-    counted = ("SELECT record_hash, count(*) AS s FROM read_parquet(?, union_by_name = true) "
+    stored = [str(p) for p in manifest.listed(db, catalog.data_dir, "events", days)]
+    counted = ("SELECT record_hash, count(*) AS s FROM read_parquet($stored, union_by_name = true) "
                "WHERE record_hash IN (SELECT record_hash FROM best) GROUP BY ALL") if stored else \
               "SELECT NULL::UBIGINT AS record_hash, 0 AS s WHERE false"
-    drops = db.sql(f"""
+    # per record: the input file whose copies are kept, and how many of them are new
+    db.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _quota AS
         WITH per_file AS (
-            SELECT record_hash, source_file, count(*) AS n FROM _run WHERE record_hash IS NOT NULL GROUP BY ALL
+            SELECT record_hash, source_file, count(*) AS n
+            FROM read_parquet($run, union_by_name = true) WHERE record_hash IS NOT NULL GROUP BY ALL
         ), best AS (
             SELECT record_hash, first(source_file ORDER BY n DESC, source_file) AS keep_file, max(n) AS n,
                    count(*) AS files
             FROM per_file GROUP BY ALL
-        ), stored AS ({counted}
-        ), quota AS (
-            SELECT b.record_hash, b.keep_file, b.n - coalesce(s.s, 0) AS k
-            FROM best b LEFT JOIN stored s USING (record_hash)
-            WHERE b.files > 1 OR s.s IS NOT NULL
-        )
-        SELECT r.event_id, r.file, r.source_file FROM _run r JOIN quota q USING (record_hash)
-        QUALIFY r.source_file IS DISTINCT FROM q.keep_file
-             OR row_number() OVER (PARTITION BY r.record_hash, r.source_file ORDER BY r.event_id) > q.k
-    """, params=[[str(p) for p in stored]] if stored else None).pl()
-    db.execute("DROP TABLE _run")
-    if drops.height == 0:
-        return Deduplicated(0, events, sensitive)
-    by_source = dict(drops.group_by("source_file").len().iter_rows())
-    by_file = drops.group_by("file").agg("event_id")
+        ), stored AS ({counted})
+        SELECT b.record_hash, b.keep_file, b.n, b.n - coalesce(s.s, 0) AS k
+        FROM best b LEFT JOIN stored s USING (record_hash)
+        WHERE b.files > 1 OR s.s IS NOT NULL
+    """, {"run": run_files, **({"stored": stored} if stored else {})})
+    try:
+        if not db.execute("SELECT count(*) FROM _quota").fetchall()[0][0]:
+            return Deduplicated(0, events, sensitive)
+        # the rare copies kept in part (a record repeated in one file, some of its copies stored): by position
+        db.execute("""
+            CREATE OR REPLACE TEMP TABLE _partly AS
+            SELECT r.event_id FROM read_parquet($run, union_by_name = true) r
+            JOIN _quota q ON r.record_hash = q.record_hash AND r.source_file = q.keep_file AND q.k > 0 AND q.k < q.n
+            QUALIFY row_number() OVER (PARTITION BY r.record_hash ORDER BY r.event_id) > q.k
+        """, {"run": run_files})
+        return _apply(catalog, events, sensitive)
+    finally:
+        db.execute("DROP TABLE IF EXISTS _quota; DROP TABLE IF EXISTS _partly")
+
+
+_DROPPED = """
+    SELECT r.event_id, r.source_file FROM read_parquet(?) r JOIN _quota q USING (record_hash)
+    WHERE r.source_file IS DISTINCT FROM q.keep_file OR q.k <= 0 OR r.event_id IN (SELECT event_id FROM _partly)
+"""
+
+
+def _apply(catalog: Catalog, events: list[Path], sensitive: list[Path]) -> Deduplicated:
+    """Rewrite (or delete) each of the run's files that holds copies, one file at a time."""
+    db = catalog.db
     findings = {p.relative_to(manifest.dataset_root(catalog.data_dir, "sensitive")): p for p in sensitive}
-    gone: set[Path] = set()
     events_root = manifest.dataset_root(catalog.data_dir, "events")
-    for file, ids in by_file.iter_rows():
-        path = Path(file)
-        dropped = pl.Series(ids, dtype=pl.String)
-        if _without(path, dropped):
-            gone.add(path)
+    gone: set[Path] = set()
+    result = Deduplicated()
+    for path in events:
+        dropped = db.sql(_DROPPED, params=[str(path)]).pl()
+        if dropped.height == 0:
+            continue
+        result.duplicates += dropped.height
+        for source, n in dropped.group_by("source_file").len().iter_rows():
+            result.by_source[source] = result.by_source.get(source, 0) + n
         twin = findings.get(path.relative_to(events_root))
-        if twin is not None and _without(twin, dropped):
-            gone.add(twin)
-    return Deduplicated(drops.height, [p for p in events if p not in gone], [p for p in sensitive if p not in gone],
-                        by_source)
+        pair = [path] if twin is None else [path, twin]  # the findings file of the same batch and day
+        if dropped.height >= pq.ParquetFile(path).metadata.num_rows:  # every record a copy: nothing to read
+            _unlink(pair)
+            gone.update(pair)
+            continue
+        gone.update(f for f in pair if _without(f, dropped["event_id"]))
+    result.events = [p for p in events if p not in gone]
+    result.sensitive = [p for p in sensitive if p not in gone]
+    return result
 
 
 def _without(path: Path, event_ids: pl.Series) -> bool:
     """Rewrite ``path`` without the rows of ``event_ids``; True if nothing was left (file removed)."""
     frame = pl.read_parquet(path)
     kept = frame.filter(~pl.col("event_id").is_in(event_ids.implode()))
-    try:
-        if kept.height == 0:
-            path.unlink()
-            return True
-        if kept.height < frame.height:
-            partial = path.with_name(f".{path.name}.tmp")
+    if kept.height == 0:
+        _unlink([path])
+        return True
+    if kept.height < frame.height:
+        partial = path.with_name(f".{path.name}.tmp")
+        try:
             kept.write_parquet(partial, compression="zstd", compression_level=1, statistics=True)
             partial.replace(path)
-    except OSError as e:
-        raise StoreError(f"cannot rewrite {path}: {e}") from e
+        except OSError as e:
+            raise StoreError(f"cannot rewrite {path}: {e}") from e
     return False
+
+
+def _unlink(paths: list[Path]) -> None:
+    try:
+        for p in paths:
+            p.unlink()
+    except OSError as e:
+        raise StoreError(f"cannot remove {e.filename}: {e.strerror}") from e
