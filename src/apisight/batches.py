@@ -14,10 +14,11 @@ from pathlib import Path
 import polars as pl
 
 from apisight.config import Settings
+from apisight.events import EVENT_SCHEMA
 from apisight.fingerprints import Fingerprinter
 from apisight.normalize import Normalizer
 from apisight.normalize.stage import credential_headers
-from apisight.readers.base import ParseResult
+from apisight.readers.base import MALFORMED_SCHEMA, ParseResult
 from apisight.sensitive.stage import SensitiveStage
 from apisight.store import write_events, write_findings
 
@@ -51,13 +52,41 @@ def run_batch(job: BatchJob) -> BatchOutcome:
     parsed = job.task()
     files: list[Path] = []
     findings_files: list[Path] = []
+    malformed = parsed.malformed
+    stored = 0
+    normalizer = _normalizer(job.settings_json, job.key)
     if parsed.records.height:
-        events, findings = _normalizer(job.settings_json, job.key).normalize(
-            parsed.records, source=job.reader, source_file=job.file, first_id=job.batch_id
-        )
+        events, findings, failed = _normalize_guarded(normalizer, parsed.records, job, job.batch_id)
+        stored = events.height
+        if failed.height:
+            malformed = pl.concat([malformed, failed]).sort("line_no")
         files = write_events(Path(job.data_dir), events, job.batch_id)
         findings_files = write_findings(Path(job.data_dir), findings, job.batch_id)
-    return BatchOutcome(parsed.records.height, parsed.malformed, parsed.bytes_read, files, findings_files)
+    if malformed.height and normalizer.sensitive is not None:  # set aside, but no value kept in clear
+        malformed = malformed.with_columns(normalizer.sensitive.scrub(malformed["excerpt"]).alias("excerpt"))
+    return BatchOutcome(stored, malformed, parsed.bytes_read, files, findings_files)
+
+
+def _normalize_guarded(normalizer: Normalizer, raw: pl.DataFrame, job: BatchJob,
+                       first_id: str) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Events, findings and the records that could not be normalised: a batch that raises is
+    normalised in halves (ids stay unique: ``<batch>-a-…``, ``<batch>-b-…``) until only the
+    records failing alone are left, so one hostile value never costs the rest of the batch."""
+    try:
+        events, findings = normalizer.normalize(raw, source=job.reader, source_file=job.file, first_id=first_id)
+        return events, findings, pl.DataFrame(schema=MALFORMED_SCHEMA)
+    except Exception as e:  # noqa: BLE001 - isolate whatever a hostile value makes a kernel raise
+        if raw.height <= 1:
+            reason = f"cannot be normalised: {type(e).__name__}: {(str(e).splitlines() or [''])[0][:200]}"
+            failed = raw.select(pl.col("line_no").cast(pl.Int64), pl.lit(reason).alias("reason"),
+                                pl.lit("").alias("excerpt"))
+            return pl.DataFrame(schema=EVENT_SCHEMA), pl.DataFrame(), failed
+    half = raw.height // 2
+    parts = [_normalize_guarded(normalizer, raw.slice(0, half), job, f"{first_id}-a"),
+             _normalize_guarded(normalizer, raw.slice(half), job, f"{first_id}-b")]
+    findings = [p[1] for p in parts if p[1].height]
+    return (pl.concat([p[0] for p in parts]), pl.concat(findings) if findings else pl.DataFrame(),
+            pl.concat([p[2] for p in parts]))
 
 
 @cache

@@ -22,6 +22,7 @@ import orjson
 from apisight.batches import BatchJob, BatchOutcome
 from apisight.config import Settings
 from apisight.detect.engine import detect_stored
+from apisight.detect.registry import enabled_detectors
 from apisight.discovery.inventory import update_inventory
 from apisight.discovery.spec import Spec, load_spec
 from apisight.errors import InputError
@@ -150,7 +151,7 @@ def _run(tx: Writer, request: RunRequest, readers: list[tuple[Source, Reader | N
         summary["inventory"] = {**inventory.as_dict(), "seconds": round(discovery_seconds, 3)}
         summary["sensitive"] = sensitive_totals(catalog.db, tx.run_id)
         summary["alerts"] = {"dlp": evaluate_dlp(catalog, settings.sensitive.dlp, tx.run_id)}
-    if settings.detect.enabled:  # with the catalog closed: it may run in another process
+    if settings.detect.enabled and stored:  # with the catalog closed: it may run in another process
         args = (request.data_dir, stored, settings, tx.run_id, tx.catalog_file)
         if ingest.progress.records >= ISOLATE_DETECTION_EVENTS:
             summary["detection"] = run_isolated(detect_stored, *args, what="detection",
@@ -158,8 +159,10 @@ def _run(tx: Writer, request: RunRequest, readers: list[tuple[Source, Reader | N
         else:
             summary["detection"] = detect_stored(*args)
         summary["alerts"].update(summary["detection"]["by_detector"])
+    elif settings.detect.enabled:  # nothing new to detect on
+        summary["alerts"].update({d.name: 0 for d in enabled_detectors(settings.detect)})
     with tx.catalog() as catalog:
-        if settings.posture.enabled:
+        if settings.posture.enabled and (stored or removed or tx.lost):  # else the findings stand as they are
             summary["findings"] = run_checks(catalog, tx.run_id, settings=settings.posture)
         catalog.record_run(tx.run_id, started, finished, summary, [r.__dict__ for r in ingest.results])
     return summary

@@ -107,13 +107,17 @@ def _unquote(value: pl.Expr) -> pl.Expr:
     return null_dash(value)
 
 
+#: A processing time at or above this (a day, in seconds) is not one: ``1e999``, ``9999…9.003``.
+MAX_SECONDS = 86_400.0
+
+
 def _latency_ms() -> pl.Expr:
     """The three processing times summed, in ms; -1 (no target answered, closed early) gives null."""
     times = [
         pl.col(name).cast(pl.Float64, strict=False)
         for name in ("request_processing_time", "target_processing_time", "response_processing_time")
     ]
-    valid = pl.all_horizontal([t.is_not_null() & (t >= 0) for t in times])
+    valid = pl.all_horizontal([t.is_finite() & (t >= 0) & (t < MAX_SECONDS) for t in times])
     return pl.when(valid).then((pl.sum_horizontal(times) * 1000).round(3))
 
 
@@ -122,7 +126,7 @@ def _columns() -> list[pl.Expr]:
     start = pl.col("request_creation_time").str.to_datetime(
         _ISO, time_unit="us", time_zone="UTC", strict=False
     )
-    estimated = end - pl.duration(microseconds=(pl.col("latency_ms").fill_null(0) * 1000).cast(pl.Int64))
+    estimated = end - pl.duration(microseconds=(pl.col("latency_ms").fill_null(0) * 1000).cast(pl.Int64, strict=False))
     parts = pl.col("request").str.strip_chars_end().str.extract_groups(_REQUEST)
     method = parts.struct.field("method")
     return [

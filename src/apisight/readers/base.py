@@ -19,13 +19,14 @@ from functools import partial
 from typing import ClassVar, Protocol, runtime_checkable
 
 import polars as pl
-import polars_hash as plh
 
-from apisight.sources import LineChunk, Source, iter_line_chunks
+from apisight.readers.guard import checked
+from apisight.readers.results import EXCERPT_CHARS, MALFORMED_SCHEMA, ParseResult, empty_result, rejects
 
-MALFORMED_SCHEMA = {"line_no": pl.Int64, "reason": pl.String, "excerpt": pl.String}
-#: Raw characters kept of a malformed record; the pipeline scrubs secrets, then shows fewer.
-EXCERPT_CHARS = 2000
+# the reader contract in one place: a format plugin imports from here
+__all__ = ["EXCERPT_CHARS", "MALFORMED_SCHEMA", "LineReader", "ParseResult", "Reader", "ReaderOptions", "checked",
+           "empty_result", "rejects", "split_request_line", "unreadable"]
+from apisight.sources import DecompressionLimits, LineChunk, Source, iter_line_chunks
 
 
 @dataclass(frozen=True)
@@ -36,15 +37,7 @@ class ReaderOptions:
     field_map: dict[str, str] = field(default_factory=dict)  # canonical field -> JSONPath
     chunk_bytes: int = 8 * 1024 * 1024
     max_line_bytes: int = 4 * 1024 * 1024
-
-
-@dataclass
-class ParseResult:
-    """Raw records (columns from ``events.RAW_COLUMNS`` plus ``line_no``) and rejects."""
-
-    records: pl.DataFrame
-    malformed: pl.DataFrame
-    bytes_read: int = 0
+    decompression: DecompressionLimits = field(default_factory=DecompressionLimits)
 
 
 @runtime_checkable
@@ -94,7 +87,7 @@ class LineReader:
     def tasks(self, source: Source) -> Iterator[Callable[[], ParseResult]]:
         """One task per chunk of lines; cutting chunks happens as the iterator advances."""
         next_line = 1
-        with source.open() as stream:
+        with source.open(self.options.decompression) as stream:
             try:
                 for chunk in iter_line_chunks(stream, self.options.chunk_bytes, self.options.max_line_bytes):
                     next_line = chunk.first_line + chunk.data.count(b"\n")
@@ -106,7 +99,7 @@ class LineReader:
     def parse_chunk(self, chunk: LineChunk) -> ParseResult:
         """Decode, split and parse one chunk of raw lines."""
         frame, too_long = chunk.lines(self.options.max_line_bytes)
-        result = with_record_hashes(self.parse(frame), frame) if frame.height else empty_result()
+        result = checked(self.parse, frame) if frame.height else empty_result()
         if too_long:
             rows = pl.DataFrame(
                 {
@@ -121,35 +114,10 @@ class LineReader:
         return result
 
 
-def with_record_hashes(result: ParseResult, lines: pl.DataFrame) -> ParseResult:
-    """``result`` with each record's ``record_hash``: a stable 64-bit hash of the line it
-    came from (xxh3, the same in every process and Polars version), which normalisation
-    keys and the store uses to recognise a record it already holds."""
-    if result.records.height and "record_hash" not in result.records.columns:
-        hashes = lines.select("line_no", plh.col("line").nchash.xxh3_64().alias("record_hash"))
-        result.records = result.records.join(hashes, on="line_no", how="left", maintain_order="left")
-    return result
-
-
 def unreadable(line_no: int, reason: str, bytes_read: int = 0) -> ParseResult:
     """A source (or the rest of it) could not be read: one problem, no records."""
     problem = pl.DataFrame({"line_no": [line_no], "reason": [reason], "excerpt": [""]}, schema=MALFORMED_SCHEMA)
     return ParseResult(empty_result().records, problem, bytes_read)
-
-
-def empty_result() -> ParseResult:
-    return ParseResult(pl.DataFrame(schema={"line_no": pl.Int64}), pl.DataFrame(schema=MALFORMED_SCHEMA))
-
-
-def rejects(lines: pl.DataFrame, mask: pl.Series | pl.Expr, reason: str | pl.Expr) -> pl.DataFrame:
-    """Malformed rows for the lines selected by ``mask``, with a short excerpt."""
-    bad = lines.filter(mask)
-    reason_expr = pl.lit(reason) if isinstance(reason, str) else reason
-    return bad.select(
-        pl.col("line_no").cast(pl.Int64),
-        reason_expr.cast(pl.String).alias("reason"),
-        pl.col("line").str.slice(0, EXCERPT_CHARS).alias("excerpt"),
-    )
 
 
 def split_request_line(frame: pl.DataFrame, column: str = "request") -> pl.DataFrame:

@@ -17,7 +17,7 @@ import ijson
 import orjson
 import polars as pl
 
-from apisight.readers.base import LineReader, ParseResult, unreadable, with_record_hashes
+from apisight.readers.base import LineReader, ParseResult, checked, unreadable
 from apisight.readers.harl import HarlReader
 from apisight.sources import Source
 
@@ -39,7 +39,7 @@ class HarReader(LineReader):
         entry_reader = HarlReader(self.options)
         batch: list[str] = []
         count = 0
-        with source.open() as stream:
+        with source.open(self.options.decompression) as stream:
             counted = _CountingStream(stream)
             try:
                 for entry in ijson.items(counted, "log.entries.item", use_float=True):
@@ -103,6 +103,6 @@ def _json_default(value: Any) -> Any:
 
 
 def _parse_entries(reader: HarlReader, lines: pl.DataFrame, bytes_read: int) -> ParseResult:
-    result = with_record_hashes(reader.parse(lines), lines)
+    result = checked(reader.parse, lines)
     result.bytes_read = bytes_read
     return result

@@ -13,7 +13,7 @@ a chain of keys is matched against the whole line.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar
 
 import orjson
@@ -24,6 +24,7 @@ from apisight.events import RAW_COLUMNS, TIMESTAMP
 from apisight.readers.base import LineReader, ParseResult, ReaderOptions, rejects
 from apisight.readers.fields import duration_ms, flat_headers, null_dash, parse_timestamp, peer_address
 from apisight.readers.jsonlines import decode_json_objects
+from apisight.sources import Source
 
 FIELDS = [name for name in RAW_COLUMNS if name not in ("line_no", "record_hash")]
 
@@ -71,6 +72,9 @@ GUESSES: dict[str, list[tuple[str, ...]]] = {
 SECONDS_KEYS = {"request_time", "upstream_response_time"}
 #: How many lines of a batch are looked at to resolve the guesses.
 SAMPLE_LINES = 64
+#: What of a source decides its field mapping once, with every batch's own sample added.
+SOURCE_SAMPLE_LINES = 256
+SOURCE_SAMPLE_BYTES = 256 * 1024
 
 _REQUEST_LINE = r"^(?P<method>[A-Za-z]+) (?P<target>\S+)(?: HTTP/[\d.]+)?$"
 #: One step of a JSONPath that is a plain chain of keys: ``.name``, ``['name']`` or ``["name"]``.
@@ -88,6 +92,15 @@ class JsonlReader(LineReader):
     def __init__(self, options: ReaderOptions | None = None) -> None:
         super().__init__(options)
         self.field_map = validate_field_map(self.options.field_map)
+        self._source_sample: list[dict[str, Any]] = []
+
+    def tasks(self, source: Source) -> Iterator[Callable[[], ParseResult]]:
+        """As every line reader's, with the field mapping decided for the whole source: the keys
+        of its first lines join every batch's own, so a batch whose first lines have another
+        shape (files that mix shapes) still finds the fields of the rest."""
+        head = source.head(SOURCE_SAMPLE_BYTES).decode("utf-8", "replace").splitlines()[:SOURCE_SAMPLE_LINES]
+        self._source_sample = [o for o in map(_load, head) if isinstance(o, dict)]
+        yield from super().tasks(source)  # each task carries this reader, sample included
 
     def sniff(self, head: list[str]) -> bool:
         objects = [o for o in (_load(line) for line in head) if isinstance(o, dict)]
@@ -99,8 +112,10 @@ class JsonlReader(LineReader):
         return "ts" in plan and "status" in plan and bool({"method", "target", "_request"} & set(plan))
 
     def parse(self, lines: pl.DataFrame) -> ParseResult:
-        sample = [_load(line) for line in lines["line"].head(SAMPLE_LINES)]
-        plan = self._resolve([o for o in sample if isinstance(o, dict)])
+        text = lines["line"]
+        spread = text.gather_every(max(text.len() // SAMPLE_LINES, 1)) if text.len() > SAMPLE_LINES else text.clear()
+        sample = [_load(line) for line in pl.concat([text.head(SAMPLE_LINES), spread])]
+        plan = self._resolve(self._source_sample + [o for o in sample if isinstance(o, dict)])
         keys = {path: _keys(path) for sources in plan.values() for path, _ in sources}
         top = list(dict.fromkeys(k[0] for k in keys.values() if k))
         # Top-level values by position, so no key can collide with line_no or a field name.
