@@ -115,3 +115,47 @@ def test_a_pipe_is_sniffed_without_losing_its_first_lines(tmp_path):
     with source.open() as stream:
         assert stream.read() == payload
     writer.join()
+
+
+def _bomb(path, megabytes: int) -> None:
+    import gzip as gz
+
+    with gz.open(path, "wb", compresslevel=9) as f:
+        line = b'203.0.113.5 - - [20/Nov/2026:09:00:00 +0000] "GET /v1/ping HTTP/1.1" 200 2 "-" "app"\n'
+        f.write(line * 100)  # real lines first
+        zeros = b"0" * (1 << 20)
+        for _ in range(megabytes):
+            f.write(zeros)
+
+
+def test_a_decompression_bomb_is_cut_off_and_what_came_before_is_kept(tmp_path):
+    from apisight.sources import DecompressionLimitError, DecompressionLimits, Source
+
+    bomb = tmp_path / "access.log.gz"
+    _bomb(bomb, 200)  # 200 MiB of zeros in well under 1 MiB
+    limits = DecompressionLimits(max_ratio=50, ratio_after=8 * 1024 * 1024)
+    out = bytearray()
+    with pytest.raises(DecompressionLimitError, match="expands more than 50 times"), \
+            Source(str(bomb)).open(limits) as stream:
+        while piece := stream.read(1 << 20):
+            out += piece
+    assert out.startswith(b"203.0.113.5") and 8 * 2**20 < len(out) < 40 * 2**20
+    with pytest.raises(DecompressionLimitError, match="max_decompressed_bytes"), \
+            Source(str(bomb)).open(DecompressionLimits(max_bytes=4 * 2**20)) as stream:
+        while stream.read(1 << 20):
+            pass
+
+
+def test_a_bomb_in_a_run_is_reported_as_unreadable_and_the_good_lines_are_kept(tmp_path):
+    from apisight.config import Settings
+    from apisight.pipeline import RunRequest, analyze
+    from apisight.readers.base import ReaderOptions
+    from apisight.sources import DecompressionLimits
+
+    bomb = tmp_path / "access.log.gz"
+    _bomb(bomb, 100)
+    options = ReaderOptions(decompression=DecompressionLimits(max_ratio=20, ratio_after=4 * 2**20))
+    summary = analyze(RunRequest([str(bomb)], tmp_path / "d", Settings(), "nginx", options))
+    assert summary["stored"] == 100
+    reasons = [e["reason"] for e in summary["malformed"]["examples"]]
+    assert any("decompression bomb" in r for r in reasons)

@@ -109,6 +109,10 @@ class CaptureSettings(_Section):
     max_body_bytes: int = Field(default=64 * 1024, ge=0)
     max_line_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     quarantine_lines: int = Field(default=1000, ge=0, description="malformed records saved per run")
+    max_decompressed_bytes: int = Field(default=1 << 40, ge=1024 * 1024,
+                                        description="bytes one compressed input may expand to")
+    max_expansion: float = Field(default=200.0, ge=2.0,
+                                 description="times one compressed input may expand (past 64 MiB out)")
 
 
 class RetentionSettings(_Section):

@@ -70,11 +70,11 @@ class Source:
             digest.update(f.read(IDENTITY_BYTES))
         return digest.hexdigest()
 
-    def open(self) -> BinaryIO:
-        """Open for binary reading, transparently decompressing gzip."""
+    def open(self, limits: DecompressionLimits | None = None) -> BinaryIO:
+        """Open for binary reading, transparently decompressing gzip (within ``limits``)."""
         raw = _shared_stream(self.name) if self.is_stream else open(self.name, "rb")  # noqa: SIM115
         if raw.peek(2)[:2] == GZIP_MAGIC:
-            return GzipStream(raw)  # type: ignore[return-value]
+            return GzipStream(raw, limits)  # type: ignore[return-value]
         return raw
 
     def head(self, max_bytes: int = 256 * 1024) -> bytes:
@@ -96,20 +96,44 @@ def _read_tolerantly(stream: BinaryIO, max_bytes: int) -> bytes:
         return b""
 
 
+@dataclass(frozen=True)
+class DecompressionLimits:
+    """How far a compressed input may expand before the rest is refused as a likely bomb.
+
+    Log files compress 5-50 times; a decompression bomb, a thousand times. The ratio is
+    checked once ``ratio_after`` bytes came out, so a small, very repetitive file is fine.
+    """
+
+    max_bytes: int = 1 << 40  # 1 TiB out of one input
+    max_ratio: float = 200.0
+    ratio_after: int = 64 * 1024 * 1024
+
+
+class DecompressionLimitError(OSError):
+    """A compressed input expanded past its limits; what came out before is kept."""
+
+
 class GzipStream(io.RawIOBase):
     """Decompresses gzip (also concatenated members) and keeps what precedes damage.
 
     :class:`gzip.GzipFile` raises on a truncated file and loses the data of the read
     that hit the end; here every byte that decompressed is returned first and the
-    error is raised by the next read, so a reader reports where the file broke.
+    error is raised by the next read, so a reader reports where the file broke. Output
+    comes at most ``OUT_PIECE`` bytes at a time, and past the :class:`DecompressionLimits`
+    the rest is an error of its own, so no input can make memory or time run away.
     """
 
     PIECE = 256 * 1024
+    OUT_PIECE = 4 * 1024 * 1024
 
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: BinaryIO, limits: DecompressionLimits | None = None) -> None:
         self._raw = raw
         self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self._limits = limits or DecompressionLimits()
         self._pending = b""
+        self._tail = b""  # compressed bytes read but not yet decompressed
+        self._read_in = 0
+        self._produced = 0
         self._error: Exception | None = None
         self._done = False
 
@@ -137,22 +161,33 @@ class GzipStream(io.RawIOBase):
         return bytes(out)
 
     def _fill(self) -> None:
-        compressed = self._raw.read(self.PIECE)
-        if not compressed:
-            self._done = True
-            if not self._z.eof:
-                self._error = EOFError("gzip file is truncated")
-            return
+        if not self._tail:
+            piece = self._raw.read(self.PIECE)
+            if not piece:
+                self._done = True
+                if not self._z.eof:
+                    self._error = EOFError("gzip file is truncated")
+                return
+            self._read_in += len(piece)
+            self._tail = piece
         try:
-            data = self._z.decompress(compressed)
-            while self._z.eof and self._z.unused_data:  # the next gzip member
-                rest = self._z.unused_data
+            if self._z.eof:  # the member before ended: what follows is the next one
                 self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
-                data += self._z.decompress(rest)
+            data = self._z.decompress(self._tail, self.OUT_PIECE)
+            self._tail = self._z.unused_data if self._z.eof else self._z.unconsumed_tail
         except zlib.error as e:
             self._error = e
             return
         self._pending = data
+        self._produced += len(data)
+        limits = self._limits
+        if self._produced > limits.max_bytes:
+            self._error = DecompressionLimitError(
+                f"decompressed past {limits.max_bytes:,} bytes (capture.max_decompressed_bytes); the rest is not read")
+        elif self._produced > limits.ratio_after and self._produced > limits.max_ratio * self._read_in:
+            self._error = DecompressionLimitError(
+                f"expands more than {limits.max_ratio:g} times (capture.max_expansion): a decompression bomb? "
+                "the rest is not read")
 
     def close(self) -> None:
         self._raw.close()

@@ -22,6 +22,7 @@ from apisight.pipeline import Progress as RunProgress
 from apisight.pipeline import RunRequest, analyze, check_inputs
 from apisight.readers import registry
 from apisight.readers.base import ReaderOptions
+from apisight.sources import DecompressionLimits
 
 
 @app.command("analyze")
@@ -72,6 +73,7 @@ def analyze_cmd(
         log_format=log_format,
         field_map=mapping,
         max_line_bytes=settings.capture.max_line_bytes,
+        decompression=DecompressionLimits(settings.capture.max_decompressed_bytes, settings.capture.max_expansion),
     )
     if fmt != "auto" and fmt not in registry.names():
         raise ConfigError(f"unknown format {fmt!r}; installed formats: {', '.join(registry.names())}")
