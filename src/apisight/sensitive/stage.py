@@ -108,6 +108,15 @@ class SensitiveStage:
         return frame, pl.concat(found)
 
 
+    def scrub(self, texts: pl.Series) -> pl.Series:
+        """``texts`` (excerpts of malformed records) with every value this scanner finds masked:
+        a bad line quarantined keeps no more than its events would. Scanned as text and as a
+        URL (percent-encoded query values); client addresses are kept, to show the line's shape."""
+        found = [self.scanner.scan(texts, fmt=fmt, ignore_types=HEADER_IGNORED_TYPES) for fmt in (None, "url")]
+        clear = pl.concat(found).filter(pl.col("exposure") != "masked").unique(["row", "start", "end"])
+        return mask_spans(texts, clear) if clear.height else texts
+
+
 def _not_yet_found(referer: pl.DataFrame, found: list[pl.DataFrame]) -> pl.DataFrame:
     """Referer findings less those the request header map gave too (HAR and Kong keep the
     Referer both in the map and in a column of its own; nginx only in the column)."""
