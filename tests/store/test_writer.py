@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -122,3 +124,20 @@ def test_retention_deletes_old_days_only_once_the_run_is_committed(tmp_path, mon
     summary = run(data, log(tmp_path / "new.log", 10))  # seven weeks later: October leaves the window
     assert summary["retention"]["removed_days"] == ["2026-10-01"]
     assert not any(f.exists() for f in files) and events(data) == 10
+
+
+def test_the_data_directory_is_private_whatever_the_umask(tmp_path):
+    data = tmp_path / "d"
+    data.mkdir(mode=0o755)
+    (data / "events").mkdir(mode=0o755)
+    (data / "events" / "stray.txt").write_text("from an older version")
+    old = os.umask(0o022)
+    try:
+        run(data, log(tmp_path / "a.log", 10))
+    finally:
+        os.umask(old)
+    modes = {p: stat.S_IMODE(p.stat().st_mode) for p in [data, *data.rglob("*")]}
+    assert len(modes) > 10
+    exposed = {str(p.relative_to(tmp_path)): oct(m) for p, m in modes.items() if m & 0o077}
+    assert not exposed
+    assert os.umask(0o022) == 0o022  # the process's own umask is given back

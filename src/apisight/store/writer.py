@@ -16,11 +16,13 @@ clean-up): the store is as it was before the run, or as the whole run left it.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
 import secrets
 import shutil
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,6 +36,8 @@ from apisight.store import manifest
 from apisight.store.catalog import Catalog
 from apisight.store.layout import catalog_path, detect_dir, quarantine_dir
 
+#: Files and folders a run creates are its owner's only.
+PRIVATE_UMASK = 0o077
 LOCK = ".lock"
 WORK = ".work"
 JOURNAL = "journal.json"
@@ -70,11 +74,17 @@ class Writer:
         return Catalog(self.data_dir, read_only=read_only, file=self.catalog_file)
 
     def __enter__(self) -> Self:
+        _private_umask(enter=True)  # everything this run writes: its owner's only
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
+            make_private(self.data_dir)
+            self._lock = _acquire(self.data_dir, self.command, self.wait_seconds)
         except OSError as e:
+            _private_umask(enter=False)
             raise StoreError(f"cannot create the data directory {self.data_dir}: {e}") from e
-        self._lock = _acquire(self.data_dir, self.command, self.wait_seconds)
+        except BaseException:
+            _private_umask(enter=False)
+            raise
         try:
             self.recovered = recover(self.data_dir)
             self.work_dir.mkdir(parents=True)
@@ -126,6 +136,33 @@ class Writer:
             fcntl.flock(self._lock, fcntl.LOCK_UN)
             self._lock.close()
             self._lock = None
+            _private_umask(enter=False)
+
+
+_umask_lock = threading.Lock()
+_umask_users: list[int] = []  # the umask before the first writer of this process, while any is open
+
+
+def _private_umask(enter: bool) -> None:
+    """Owner-only file modes while any writer of this process is open, the old umask after."""
+    with _umask_lock:
+        if enter:
+            previous = os.umask(PRIVATE_UMASK)
+            _umask_users.append(previous if not _umask_users else _umask_users[0])
+        elif _umask_users:
+            first = _umask_users.pop()
+            if not _umask_users:
+                os.umask(first)
+
+
+def make_private(data_dir: Path) -> None:
+    """The data directory and all in it readable by its owner only, whatever the umask was
+    when it was written (events and the catalog hold personal data, masked or not)."""
+    for folder, dirs, files in os.walk(data_dir):
+        for name, mode in [(folder, 0o700), *((os.path.join(folder, f), 0o600) for f in files)]:
+            with contextlib.suppress(FileNotFoundError):
+                if os.lstat(name).st_mode & 0o077:
+                    os.chmod(name, mode)
 
 
 def recover(data_dir: Path) -> list[dict[str, Any]]:
