@@ -44,7 +44,6 @@ def samples(fmt: str) -> list[str]:
 def target(fmt: str, corpus: Path) -> None:
     """Run libFuzzer on one format in this process (never returns)."""
     import atheris
-
     import polars as pl
 
     # coverage from the readers' own code (atheris's rewriting of some other modules, the

@@ -84,8 +84,8 @@ def _normalize_guarded(normalizer: Normalizer, raw: pl.DataFrame, job: BatchJob,
     half = raw.height // 2
     parts = [_normalize_guarded(normalizer, raw.slice(0, half), job, f"{first_id}-a"),
              _normalize_guarded(normalizer, raw.slice(half), job, f"{first_id}-b")]
-    findings = [p[1] for p in parts if p[1].height]
-    return (pl.concat([p[0] for p in parts]), pl.concat(findings) if findings else pl.DataFrame(),
+    found = [p[1] for p in parts if p[1].height]
+    return (pl.concat([p[0] for p in parts]), pl.concat(found) if found else pl.DataFrame(),
             pl.concat([p[2] for p in parts]))
 
 

@@ -136,6 +136,9 @@ class DiscoverySettings(_Section):
 
     specs: list[str] = Field(default_factory=list, description="OpenAPI/Swagger files your teams maintain")
     quiet_after_days: int = Field(default=7, ge=1, description="an endpoint unseen this long has gone quiet")
+    max_templates_per_host: int = Field(default=20_000, ge=100, description=(
+        "path templates a host may have; paths past it that no template covers are counted under "
+        "/{unmapped_path} (memory bounded by this, not by a scanner's random paths)"))
     owners: list[Owner] = Field(default_factory=list, description="first match wins; a spec's x-owner wins over all")
 
 

@@ -142,7 +142,8 @@ def _run(tx: Writer, request: RunRequest, readers: list[tuple[Source, Reader | N
         overview = catalog.run_overview(stored)
         discovery_started = datetime.now(UTC)
         inventory = update_inventory(
-            catalog, stored, specs, tx.run_id, settings.discovery.quiet_after_days, settings.discovery.owners
+            catalog, stored, specs, tx.run_id, settings.discovery.quiet_after_days, settings.discovery.owners,
+            settings.discovery.max_templates_per_host,
         )
         discovery_seconds = (datetime.now(UTC) - discovery_started).total_seconds()
         summary = _summary(tx.run_id, request, ingest, kept.duplicates, overview, removed, quarantine_file,

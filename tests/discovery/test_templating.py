@@ -403,3 +403,26 @@ def test_real_spec_recovered_without_the_spec(name: str, host: str, style: str) 
     result = _eval_module().evaluate(name, host, style, seed=1, vmin=4, vmax=10)
     assert result["f1"] >= 0.9, result
     assert result["over_merged"] == 0, result["over_merged_templates"]
+
+
+def test_a_host_past_its_template_cap_counts_the_rest_under_one_bucket() -> None:
+    """A scanner's random paths cannot grow the templates (and memory) without bound; a long
+    tail the cap's sample covers still gets its template, and known templates still match."""
+    rng = random.Random(3)
+    def word() -> str:
+        return "".join(rng.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=rng.randint(3, 12)))
+
+    junk = ["/" + "/".join(word() for _ in range(rng.randint(2, 4))) for _ in range(500)]
+    names = [f"/users/{''.join(rng.choices('abcdefghijklmnopqrstuvwxyz', k=7))}" for _ in range(300)]
+    paths = [*junk, *names, "/v1/accounts/42", "/v1/accounts/43"]
+    templater = Templater(max_templates=100)
+    out = templater.assign(pl.DataFrame({"host": "api.example", "method": "GET", "path": paths}))
+    got = dict(zip(out["path"], out["template"], strict=True))
+    assert len(templater.templates("api.example")) <= 100
+    assert {got[p] for p in names} == {"/users/{user}"}  # learned from its share of the sample
+    unmapped = [p for p in junk if got[p] == "/{unmapped_path}"]
+    assert len(unmapped) > 300 and templater.stats["unmapped"] == len(unmapped) + sum(
+        got[p] == "/{unmapped_path}" for p in [*names, "/v1/accounts/42", "/v1/accounts/43"])
+    again = Templater(templater.to_dict(), max_templates=100).assign(
+        pl.DataFrame({"host": "api.example", "method": "GET", "path": ["/users/zed", "/qqqqqqqqqq/x"]}))
+    assert again["template"].to_list()[0] == "/users/{user}"

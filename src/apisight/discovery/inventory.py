@@ -32,7 +32,7 @@ from apisight.discovery.schemas import merge_body_schemas
 from apisight.discovery.spec_match import SpecMatcher
 from apisight.discovery.spec_model import Spec
 from apisight.discovery.status import assess
-from apisight.discovery.templating import Templater
+from apisight.discovery.templating import DEFAULT_MAX_TEMPLATES, UNMAPPED, Templater
 from apisight.store import Catalog
 from apisight.store import inventory as q
 from apisight.store import inventory_partials as partials
@@ -56,6 +56,7 @@ class InventoryUpdate:
     unused: int
     new_endpoints: int
     changes: int
+    unmapped_requests: int = 0  # requests of paths past a host's template cap (a scanner's burst?)
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -68,12 +69,13 @@ def update_inventory(
     run_id: str,
     quiet_days: int = 7,
     owners: list[Owner] | None = None,
+    max_templates: int = DEFAULT_MAX_TEMPLATES,
 ) -> InventoryUpdate:
     """Bring the catalog's inventory up to date with the stored events; ``files`` are this
     run's (their paths are templated, their bodies sampled for schemas)."""
     db = catalog.db
     q.ensure_tables(db)
-    _add_stored_events(catalog, files, specs)
+    _add_stored_events(catalog, files, specs, max_templates)
     previous = q.load_endpoints(db)
     facts = totals.endpoint_facts(db)
     params = params_by_endpoint(totals.query_params(db), facts)
@@ -93,10 +95,11 @@ def update_inventory(
         unused=by_status.get("unused", 0),
         new_endpoints=changes.filter(pl.col("change") == "new_endpoint").height,
         changes=changes.height,
+        unmapped_requests=int(endpoints.filter(pl.col("path") == UNMAPPED)["count"].sum() or 0),
     )
 
 
-def _add_stored_events(catalog: Catalog, files: list[Any], specs: list[Spec]) -> None:
+def _add_stored_events(catalog: Catalog, files: list[Any], specs: list[Spec], max_templates: int) -> None:
     """Template the new paths and bring the partial aggregates in line with the stored event
     files: add those not added yet (normally the run's), drop days that retention removed,
     rebuild the endpoints whose paths moved."""
@@ -114,7 +117,7 @@ def _add_stored_events(catalog: Catalog, files: list[Any], specs: list[Spec]) ->
         q.add_path_counts_by_key(db, "_run_paths")
     else:
         seen = q.distinct_paths(db, [])
-    moved = _map_paths(db, seen, specs)
+    moved = _map_paths(db, seen, specs, max_templates)
     with partials.transaction(db):
         partials.drop_days(db, todo.gone_days)
         if todo.new_files:
@@ -127,7 +130,8 @@ def _add_stored_events(catalog: Catalog, files: list[Any], specs: list[Spec]) ->
     partials.release(db)
 
 
-def _map_paths(db: Any, seen: pl.DataFrame, specs: list[Spec]) -> list[tuple[str, str, str]] | None:
+def _map_paths(db: Any, seen: pl.DataFrame, specs: list[Spec],
+               max_templates: int) -> list[tuple[str, str, str]] | None:
     """Give every distinct path a template: the spec's where one matches, else a learned one.
 
     Only paths not mapped before are matched and templated, so a run of known traffic
@@ -151,7 +155,7 @@ def _map_paths(db: Any, seen: pl.DataFrame, specs: list[Spec]) -> list[tuple[str
         new = seen.join(known.select(KEYS), on=KEYS, how="anti")
         old = seen.join(known.select(KEYS), on=KEYS, how="semi")
     state = q.load_state(db, TEMPLATER_STATE)
-    templater = Templater(orjson.loads(state) if state else None)
+    templater = Templater(orjson.loads(state) if state else None, max_templates=max_templates)
     mapping = _template(new, specs, templater)
     moved: list[tuple[str, str, str]] = []
     if specs_changed:

@@ -60,6 +60,7 @@ known literal template (``/users/alice`` -> ``/users/{user}``); that is recorded
 
 from __future__ import annotations
 
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,6 +72,11 @@ from apisight.discovery.segments import ID_KINDS, classify, segment_kinds
 
 STATE_VERSION = 1
 DEFAULT_MIN_DISTINCT = 8
+#: Templates a host may have: far above any real API's (GitHub's whole REST API has about
+#: a thousand paths), far below what a scanner's random paths would make of each.
+DEFAULT_MAX_TEMPLATES = 20_000
+#: Where the paths go that a host at its cap cannot learn: one endpoint, counted and reported.
+UNMAPPED = "/{unmapped_path}"
 #: mean share of child names above which values at a non-item position are interchangeable
 SHARED_CHILDREN = 0.5
 #: share of plural nouns among values at a non-item position that marks sub-collections
@@ -225,8 +231,10 @@ def _split(path: str) -> list[str]:
 class Templater:
     """Assigns path templates to distinct raw paths and remembers them (see module doc)."""
 
-    def __init__(self, state: dict[str, Any] | None = None, *, min_distinct: int | None = None) -> None:
+    def __init__(self, state: dict[str, Any] | None = None, *, min_distinct: int | None = None,
+                 max_templates: int = DEFAULT_MAX_TEMPLATES) -> None:
         state = state or {}
+        self.max_templates = max_templates
         if state and state.get("version") != STATE_VERSION:
             raise ValueError(f"templating state version {state.get('version')!r} is not {STATE_VERSION}")
         self.min_distinct = min_distinct or state.get("min_distinct") or DEFAULT_MIN_DISTINCT
@@ -313,9 +321,11 @@ class Templater:
                 result[i] = h.templates[found] if h is not None else None
         self.stats["matched"] += sum(n for n, r in zip(sizes, result) if r is not None)
 
+        overflow = _Template("*", UNMAPPED, ["unmapped_path"], [True])
         for host, rows in pending.items():
-            self.stats["learned"] += sum(sizes[i] for i in rows)
             h = self._hosts.setdefault(host, _Host())
+            rows, rest = self._within_cap(h, rows, raw)
+            self.stats["learned"] += sum(sizes[i] for i in rows)
             changed = len(self.changes)
             for row, idx in self._learn(host, h, rows, methods, segs_list, kinds).items():
                 result[row] = h.templates[idx]
@@ -325,15 +335,30 @@ class Templater:
                     if hosts[i] == host and i not in waiting and segs is not None:
                         found = h.match(methods[i], segs, kinds)
                         result[i] = None if found is None else h.templates[found]
+            for i in rest:  # past the cap: what the learned templates cover, else the host's bucket
+                found = h.match(methods[i], segs_list[i], kinds)  # type: ignore[arg-type]
+                result[i] = overflow if found is None else h.templates[found]
+                self.stats["unmapped"] += sizes[i] if found is None else 0
 
-        decided = pl.DataFrame(
-            {
-                "rows": shapes["rows"],
-                "template": [None if t is None else t.template for t in result],
-                "params": [None if t is None else list(t.params) for t in result],
-            },
-            schema={"rows": pl.List(pl.Int64), "template": pl.String, "params": pl.List(pl.String)},
-        ).explode("rows").sort("rows")
+        # each shape points at one of few templates: pass indexes, not a Python object per shape
+        unique: dict[int, int] = {}
+        chosen: list[_Template] = []
+        index: list[int | None] = []
+        for t in result:
+            if t is not None and id(t) not in unique:
+                unique[id(t)] = len(chosen)
+                chosen.append(t)
+            index.append(None if t is None else unique[id(t)])
+        table = pl.DataFrame(
+            {"tid": range(len(chosen)), "template": [t.template for t in chosen],
+             "params": [list(t.params) for t in chosen]},
+            schema={"tid": pl.Int64, "template": pl.String, "params": pl.List(pl.String)},
+        )
+        decided = (
+            pl.DataFrame({"rows": shapes["rows"], "tid": pl.Series(index, dtype=pl.Int64)})
+            .explode("rows").sort("rows")
+            .join(table, on="tid", how="left", maintain_order="left")
+        )
         # a path no template covers (not absolute, or nothing learned) is its own template
         mapping = distinct.with_columns(
             pl.coalesce(decided["template"], pl.col("path")).alias("template"),
@@ -349,6 +374,16 @@ class Templater:
             how="left",
             maintain_order="left",
         ).drop("__h", "__m")
+
+    def _within_cap(self, h: _Host, rows: list[int], raw: list[str]) -> tuple[list[int], list[int]]:
+        """The rows to learn from, at most what keeps the host under :attr:`max_templates`,
+        and the rest. The share learned is a fixed sample (by a hash of the path, not by
+        arrival or spelling), so a long tail like ``/users/<name>`` still teaches its template."""
+        room = max(self.max_templates - len(h.templates), 0)
+        if len(rows) <= room:
+            return rows, []
+        ranked = sorted(rows, key=lambda i: zlib.crc32(raw[i].encode("utf-8", "surrogatepass")))
+        return ranked[:room], ranked[room:]
 
     # -- learning ------------------------------------------------------------------
 
