@@ -44,15 +44,27 @@ def drop_stored_copies(catalog: Catalog, events: list[Path], sensitive: list[Pat
     run_files = [str(p) for p in events]
     days = sorted({manifest.day_of(p.parent.name) for p in events}, key=lambda d: (d is not None, d))
     stored = [str(p) for p in manifest.listed(db, catalog.data_dir, "events", days)]
+    params = {"run": run_files, **({"stored": stored} if stored else {})}
+    stored_hits = ("UNION SELECT DISTINCT record_hash FROM read_parquet($stored, union_by_name = true) "
+                   "WHERE record_hash IN (SELECT record_hash FROM read_parquet($run, union_by_name = true))"
+                   ) if stored else ""
+    # first only the hashes that can be copies (repeated in the run, or stored already): a
+    # set of 64-bit values, so a first read of a big day costs little memory and time
+    db.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _candidates AS
+        SELECT record_hash FROM read_parquet($run, union_by_name = true)
+        WHERE record_hash IS NOT NULL GROUP BY ALL HAVING count(*) > 1
+        {stored_hits}
+    """, params)
     counted = ("SELECT record_hash, count(*) AS s FROM read_parquet($stored, union_by_name = true) "
-               "WHERE record_hash IN (SELECT record_hash FROM best) GROUP BY ALL") if stored else \
+               "WHERE record_hash IN (SELECT record_hash FROM _candidates) GROUP BY ALL") if stored else \
               "SELECT NULL::UBIGINT AS record_hash, 0 AS s WHERE false"
-    # per record: the input file whose copies are kept, and how many of them are new
+    # per candidate: the input file whose copies are kept, and how many of them are new
     db.execute(f"""
         CREATE OR REPLACE TEMP TABLE _quota AS
         WITH per_file AS (
-            SELECT record_hash, source_file, count(*) AS n
-            FROM read_parquet($run, union_by_name = true) WHERE record_hash IS NOT NULL GROUP BY ALL
+            SELECT record_hash, source_file, count(*) AS n FROM read_parquet($run, union_by_name = true)
+            WHERE record_hash IN (SELECT record_hash FROM _candidates) GROUP BY ALL
         ), best AS (
             SELECT record_hash, first(source_file ORDER BY n DESC, source_file) AS keep_file, max(n) AS n,
                    count(*) AS files
@@ -61,7 +73,7 @@ def drop_stored_copies(catalog: Catalog, events: list[Path], sensitive: list[Pat
         SELECT b.record_hash, b.keep_file, b.n, b.n - coalesce(s.s, 0) AS k
         FROM best b LEFT JOIN stored s USING (record_hash)
         WHERE b.files > 1 OR s.s IS NOT NULL
-    """, {"run": run_files, **({"stored": stored} if stored else {})})
+    """, params)
     try:
         if not db.execute("SELECT count(*) FROM _quota").fetchall()[0][0]:
             return Deduplicated(0, events, sensitive)
@@ -74,7 +86,7 @@ def drop_stored_copies(catalog: Catalog, events: list[Path], sensitive: list[Pat
         """, {"run": run_files})
         return _apply(catalog, events, sensitive)
     finally:
-        db.execute("DROP TABLE IF EXISTS _quota; DROP TABLE IF EXISTS _partly")
+        db.execute("DROP TABLE IF EXISTS _candidates; DROP TABLE IF EXISTS _quota; DROP TABLE IF EXISTS _partly")
 
 
 _DROPPED = """
