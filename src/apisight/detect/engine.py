@@ -38,6 +38,7 @@ from apisight.store import Catalog
 from apisight.store import alerts as q
 from apisight.store.inventory import ensure_tables as ensure_inventory
 from apisight.store.layout import detect_dir
+from apisight.store.writer import DETECTION_STATE
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +48,11 @@ BATCH_ROWS = 150_000
 TEMPLATES_IN_MEMORY = 500_000
 #: Records dated further ahead of the wall clock than this come from a wrong clock.
 CLOCK_SKEW = timedelta(days=1)
-STATE_POINTER = "detection_state"
 
 
 def state_dir(catalog: Catalog) -> Path:
     """The folder of the catalog's detection state (before folders per run: ``detect/`` itself)."""
-    current = catalog.pointer(STATE_POINTER)
+    current = catalog.pointer(DETECTION_STATE)
     return detect_dir(catalog.data_dir) / current if current else detect_dir(catalog.data_dir)
 
 
@@ -108,7 +108,7 @@ def run_detection(catalog: Catalog, files: list[Path], settings: Settings, run_i
     incidents, assignment = group_incidents(q.load_alerts(db))
     q.replace_incidents(db, incidents, assignment)
     state.save(detect_dir(catalog.data_dir) / run_id)  # a folder of its own: the run's commit points at it
-    catalog.set_pointer(STATE_POINTER, run_id)
+    catalog.set_pointer(DETECTION_STATE, run_id)
     entities = state.active_entities()
     size = state.size_bytes()
     return {
