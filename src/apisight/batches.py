@@ -45,6 +45,7 @@ class BatchOutcome:
     bytes_read: int
     files: list[Path]  # event files written (not yet listed: the run commits them)
     findings: list[Path]  # sensitive-data files written
+    broke_off: bool = False  # the input could not be read past this batch
 
 
 def run_batch(job: BatchJob) -> BatchOutcome:
@@ -64,7 +65,7 @@ def run_batch(job: BatchJob) -> BatchOutcome:
         findings_files = write_findings(Path(job.data_dir), findings, job.batch_id)
     if malformed.height and normalizer.sensitive is not None:  # set aside, but no value kept in clear
         malformed = malformed.with_columns(normalizer.sensitive.scrub(malformed["excerpt"]).alias("excerpt"))
-    return BatchOutcome(stored, malformed, parsed.bytes_read, files, findings_files)
+    return BatchOutcome(stored, malformed, parsed.bytes_read, files, findings_files, parsed.broke_off)
 
 
 def _normalize_guarded(normalizer: Normalizer, raw: pl.DataFrame, job: BatchJob,

@@ -75,6 +75,7 @@ class FileResult:
     malformed: int = 0
     bytes: int = 0
     duplicates: int = 0  # records the store held already (from an earlier run or another input)
+    whole: bool = True  # read to its end (not cut short by damage or a decompression limit)
     first_errors: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -137,8 +138,8 @@ def _run(tx: Writer, request: RunRequest, readers: list[tuple[Source, Reader | N
         stored = [p for p in kept.events if p in listed]
         for result in ingest.results:
             result.duplicates = kept.by_source.get(result.file, 0)
-        remember(catalog.db, tx.run_id, finished,
-                 [(identities[r.file], r.file, r.bytes) for r in ingest.results if r.file in identities])
+        remember(catalog.db, tx.run_id, finished,  # a file cut short is read again next time
+                 [(identities[r.file], r.file, r.bytes) for r in ingest.results if r.file in identities and r.whole])
         overview = catalog.run_overview(stored)
         discovery_started = datetime.now(UTC)
         inventory = update_inventory(
@@ -245,6 +246,7 @@ def _count(
     settings: Settings,
 ) -> None:
     n_bad = parsed.malformed.height
+    result.whole = result.whole and not parsed.broke_off
     result.records += parsed.stored
     result.malformed += n_bad
     result.bytes += parsed.bytes_read

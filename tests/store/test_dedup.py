@@ -128,3 +128,30 @@ def test_stored_record_hashes_depend_on_the_installation_key(tmp_path, monkeypat
         with Catalog(tmp_path / key[0], read_only=True) as c:
             hashes.append(c.query("SELECT record_hash FROM events").rows[0][0])
     assert hashes[0] != hashes[1] and None not in hashes
+
+
+def test_a_day_holding_only_files_from_before_record_hashes_is_read_into(tmp_path):
+    import polars as pl
+
+    from apisight.events import EVENT_SCHEMA, conform
+    from apisight.store import write_events
+
+    data = tmp_path / "d"
+    old = conform(pl.DataFrame({"event_id": ["old-1"], "ts": [T0], "method": ["GET"], "path": ["/v1/old"],
+                                "status": [200]}), EVENT_SCHEMA).drop("record_hash")
+    write_events(data, old, "old-1")  # as an earlier version wrote it: no record_hash column
+    summary = run(data, write(tmp_path / "a.log", [line(i) for i in range(5)]))
+    assert summary["stored"] == 5 and counts(data)[0] == 6
+
+
+def test_a_file_cut_short_is_read_again_not_skipped(tmp_path):
+    import gzip
+
+    data = gzip.compress("".join(line(i) + "\n" for i in range(200)).encode())
+    cut = tmp_path / "access.log.gz"
+    cut.write_bytes(data[: len(data) // 2])  # a truncated rotation
+    first = run(tmp_path / "d", str(cut))
+    assert any("unreadable" in e["reason"] for e in first["malformed"]["examples"])
+    again = run(tmp_path / "d", str(cut))
+    assert again["already_read"] == [] and again["records"] == first["records"]
+    assert again["stored"] == 0  # read again, and its records are known

@@ -141,3 +141,31 @@ def test_the_data_directory_is_private_whatever_the_umask(tmp_path):
     exposed = {str(p.relative_to(tmp_path)): oct(m) for p, m in modes.items() if m & 0o077}
     assert not exposed
     assert os.umask(0o022) == 0o022  # the process's own umask is given back
+
+
+def test_a_commit_killed_after_moving_the_log_aside_puts_it_back(tmp_path):
+    from apisight.store.writer import COMMITTED_WAL, recover
+
+    data = tmp_path / "d"
+    run(data, log(tmp_path / "a.log", 10))
+    folder = data / WORK / "20261120T090000-abcdef"
+    folder.mkdir(parents=True)
+    (folder / "catalog.duckdb").write_bytes(b"working copy, never renamed")
+    (folder / COMMITTED_WAL).write_bytes(b"the committed catalog's log")
+    (found,) = recover(data)
+    assert found["action"] == "rolled back"
+    assert (data / "catalog.duckdb.wal").read_bytes() == b"the committed catalog's log"
+    assert not folder.exists()
+
+
+def test_the_first_run_on_a_catalog_from_before_the_file_list_is_not_seen_half_way(tmp_path):
+    data = tmp_path / "d"
+    run(data, log(tmp_path / "a.log", 30))
+    with Catalog(data) as c:  # as an older version left it: files found by listing the folder
+        c.db.execute("DROP TABLE stored_files")
+    request = RunRequest([log(tmp_path / "b.log", 3000, start=100)], data, Settings(), format="nginx",
+                         options=ReaderOptions(chunk_bytes=16 * 1024))
+    seen = []
+    analyze(request, on_progress=lambda p: seen.append(events(data)))
+    assert len(seen) > 5 and set(seen) == {30}
+    assert events(data) == 3030

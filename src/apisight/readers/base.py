@@ -117,7 +117,7 @@ class LineReader:
 def unreadable(line_no: int, reason: str, bytes_read: int = 0) -> ParseResult:
     """A source (or the rest of it) could not be read: one problem, no records."""
     problem = pl.DataFrame({"line_no": [line_no], "reason": [reason], "excerpt": [""]}, schema=MALFORMED_SCHEMA)
-    return ParseResult(empty_result().records, problem, bytes_read)
+    return ParseResult(empty_result().records, problem, bytes_read, broke_off=True)
 
 
 def split_request_line(frame: pl.DataFrame, column: str = "request") -> pl.DataFrame:

@@ -19,6 +19,7 @@ class ParseResult:
     records: pl.DataFrame
     malformed: pl.DataFrame
     bytes_read: int = 0
+    broke_off: bool = False  # the input could not be read past this batch (damage, a limit)
 
 
 def empty_result() -> ParseResult:

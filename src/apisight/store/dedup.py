@@ -43,7 +43,9 @@ def drop_stored_copies(catalog: Catalog, events: list[Path], sensitive: list[Pat
     db = catalog.db
     run_files = [str(p) for p in events]
     days = sorted({manifest.day_of(p.parent.name) for p in events}, key=lambda d: (d is not None, d))
-    stored = [str(p) for p in manifest.listed(db, catalog.data_dir, "events", days)]
+    # files stored before records had hashes cannot hold a copy anyone would recognise
+    stored = [str(p) for p in manifest.listed(db, catalog.data_dir, "events", days)
+              if "record_hash" in pq.read_schema(p).names]
     params = {"run": run_files, **({"stored": stored} if stored else {})}
     stored_hits = ("UNION SELECT DISTINCT record_hash FROM read_parquet($stored, union_by_name = true) "
                    "WHERE record_hash IN (SELECT record_hash FROM read_parquet($run, union_by_name = true))"

@@ -41,6 +41,7 @@ PRIVATE_UMASK = 0o077
 LOCK = ".lock"
 WORK = ".work"
 JOURNAL = "journal.json"
+COMMITTED_WAL = "committed.wal"  # the committed catalog's write-ahead log, moved aside during a commit
 DETECTION_STATE = "detection_state"  # the pointer naming the current detection-state folder
 
 
@@ -87,6 +88,7 @@ class Writer:
             raise
         try:
             self.recovered = recover(self.data_dir)
+            _adopt_files(self.data_dir, self.work_dir)
             self.work_dir.mkdir(parents=True)
             journal = {"run_id": self.run_id, "command": self.command, "pid": os.getpid(),
                        "started_at": datetime.now(UTC).isoformat(timespec="seconds")}
@@ -117,15 +119,7 @@ class Writer:
             stale = manifest.unlisted(working.db, self.data_dir)
             state = working.pointer(DETECTION_STATE)
             working.db.execute("CHECKPOINT")
-        committed = catalog_path(self.data_dir)
-        try:
-            _fsync(self.catalog_file)
-            wal = committed.with_name(committed.name + ".wal")
-            wal.unlink(missing_ok=True)  # it was copied with the catalog, so its changes are in the new one
-            os.replace(self.catalog_file, committed)
-            _fsync(self.data_dir)
-        except OSError as e:
-            raise StoreError(f"cannot commit the run to {committed}: {e}") from e
+        _replace_committed(self.data_dir, self.work_dir)
         self._committed = True
         _delete(stale)  # days retention took, now that no committed catalog lists them
         _prune_detection_states(self.data_dir, keep=state)
@@ -165,6 +159,27 @@ def make_private(data_dir: Path) -> None:
                     os.chmod(name, mode)
 
 
+def _replace_committed(data_dir: Path, work_dir: Path) -> None:
+    """The working catalog of ``work_dir`` in place of the committed one, in one rename.
+
+    A write-ahead log a crash left beside the committed catalog was copied with it, so its
+    changes are in the working copy; it is moved aside first (a log left beside the new
+    file would be replayed onto it), into the working folder, where a roll-back finds it
+    and puts it back if the rename never happened.
+    """
+    committed = catalog_path(data_dir)
+    working = work_dir / committed.name
+    try:
+        _fsync(working)
+        wal = committed.with_name(committed.name + ".wal")
+        if wal.exists():
+            os.replace(wal, work_dir / COMMITTED_WAL)
+        os.replace(working, committed)
+        _fsync(data_dir)
+    except OSError as e:
+        raise StoreError(f"cannot commit the run to {committed}: {e}") from e
+
+
 def recover(data_dir: Path) -> list[dict[str, Any]]:
     """Deal with runs that were interrupted: roll back those not committed, tidy the others."""
     found = []
@@ -176,6 +191,9 @@ def recover(data_dir: Path) -> list[dict[str, Any]]:
             journal = {"run_id": folder.name}
         run_id = str(journal.get("run_id") or folder.name)
         if (folder / catalog_path(data_dir).name).exists():  # never renamed over the committed one
+            aside = folder / COMMITTED_WAL
+            if aside.exists():  # killed between moving the committed catalog's log aside and the rename
+                os.replace(aside, catalog_path(data_dir).with_name(catalog_path(data_dir).name + ".wal"))
             removed = _roll_back(data_dir, run_id)
             found.append({**journal, "action": "rolled back", "files_removed": removed})
         else:
@@ -214,6 +232,9 @@ def _acquire(data_dir: Path, command: str, wait_seconds: float) -> IO[str]:
                     "to queue behind it (reading commands work meanwhile)"
                 ) from None
             time.sleep(0.1)
+        except OSError as e:  # no locking on this file system (some network mounts)
+            handle.close()
+            raise StoreError(f"cannot lock {path}: {e.strerror or e}; use a local data directory") from e
     handle.seek(0)
     handle.truncate()
     handle.write(json.dumps({"command": command, "pid": os.getpid(),
@@ -246,6 +267,25 @@ def _copy_committed(data_dir: Path, target: Path) -> None:
         duckdb.connect(str(target)).close()
     except duckdb.Error as e:
         raise StoreError(f"the catalog {committed} cannot be opened: {e}") from e
+
+
+def _adopt_files(data_dir: Path, work_dir: Path) -> None:
+    """A catalog from before the list of stored files gets it in a commit of its own, before
+    the run writes a file: until then readers take every file on disk as stored."""
+    committed = catalog_path(data_dir)
+    if not committed.exists():
+        return
+    with Catalog(data_dir, read_only=True) as current:
+        if manifest.has_list(current.db):
+            return
+    adopting = work_dir.with_name(work_dir.name + "-adopt")
+    adopting.mkdir(parents=True)
+    try:
+        _copy_committed(data_dir, adopting / committed.name)
+        Catalog(data_dir, file=adopting / committed.name).close()  # opening read-write adopts the files
+        _replace_committed(data_dir, adopting)
+    finally:
+        shutil.rmtree(adopting, ignore_errors=True)
 
 
 def _prune_detection_states(data_dir: Path, keep: str | None) -> None:
