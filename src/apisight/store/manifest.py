@@ -40,9 +40,7 @@ def dataset_root(data_dir: Path, dataset: str) -> Path:
 
 def ensure(db: duckdb.DuckDBPyConnection, data_dir: Path) -> None:
     """Create the list; a catalog made before it existed adopts the files on disk once."""
-    exists = db.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'stored_files'"
-    ).fetchall()[0][0]
+    exists = has_list(db)
     db.execute(_DDL)
     if not exists:
         for dataset in DATASETS:
